@@ -1,0 +1,469 @@
+//! A BERT-family transformer encoder (BERT, RoBERTa, XLM-RoBERTa) on `f32` GEMM.
+//!
+//! A batch is *packed*: the tokens of all its sequences are stacked into one
+//! `[tokens, hidden]` matrix with no padding, so the dense layers run one large
+//! GEMM over exactly the real tokens, and attention runs per sequence over its
+//! own length. Nothing is spent on padding, whatever the mix of lengths.
+
+use std::path::Path;
+
+use gemm::Parallelism;
+use serde::Deserialize;
+
+use crate::error::{ModelError, Result};
+use crate::kernels;
+use crate::tensors::{TensorFile, Weights};
+
+/// The fields of a Hugging Face `config.json` that the encoder needs.
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct EncoderConfig {
+    #[serde(default)]
+    pub architectures: Vec<String>,
+    #[serde(default)]
+    pub model_type: String,
+    pub hidden_size: usize,
+    pub num_hidden_layers: usize,
+    pub num_attention_heads: usize,
+    pub intermediate_size: usize,
+    pub max_position_embeddings: usize,
+    #[serde(default = "default_layer_norm_epsilon")]
+    pub layer_norm_eps: f32,
+    #[serde(default = "default_activation")]
+    pub hidden_act: String,
+    #[serde(default)]
+    pub pad_token_id: usize,
+    pub vocab_size: usize,
+    #[serde(default)]
+    pub position_embedding_type: Option<String>,
+}
+
+fn default_layer_norm_epsilon() -> f32 {
+    1e-12
+}
+fn default_activation() -> String {
+    "gelu".to_owned()
+}
+
+impl EncoderConfig {
+    pub(crate) fn read(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|error| ModelError::io(path, error))?;
+        serde_json::from_str(&text).map_err(|error| ModelError::invalid(path, error))
+    }
+
+    /// The first position id a sequence uses (RoBERTa counts from `pad_token_id + 1`).
+    pub(crate) fn position_offset(&self) -> usize {
+        if self.is_roberta_family() {
+            self.pad_token_id + 1
+        } else {
+            0
+        }
+    }
+
+    fn is_roberta_family(&self) -> bool {
+        matches!(self.model_type.as_str(), "roberta" | "xlm-roberta" | "camembert")
+    }
+
+    /// The longest sequence the position table allows.
+    pub(crate) fn max_tokens(&self) -> usize {
+        self.max_position_embeddings - self.position_offset()
+    }
+
+    pub(crate) fn architecture(&self) -> String {
+        self.architectures.first().cloned().unwrap_or_else(|| self.model_type.clone())
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Activation {
+    GeluErf,
+    GeluTanh,
+    Relu,
+}
+
+/// `y = x W^T + b` with `W` of shape `[outputs, inputs]`.
+struct Linear {
+    weight: Weights,
+    bias: Weights,
+    inputs: usize,
+    outputs: usize,
+}
+
+impl Linear {
+    fn load(file: &TensorFile, name: &str, inputs: usize, outputs: usize) -> Result<Self> {
+        Ok(Self {
+            weight: file.get(&format!("{name}.weight"), &[outputs, inputs])?,
+            bias: file.get(&format!("{name}.bias"), &[outputs])?,
+            inputs,
+            outputs,
+        })
+    }
+
+    /// Stacks several layers with the same input into one (for Q, K and V).
+    fn concatenate(parts: &[Linear]) -> Self {
+        let weight = parts.iter().flat_map(|part| part.weight.as_slice()).copied().collect();
+        let bias = parts.iter().flat_map(|part| part.bias.as_slice()).copied().collect();
+        Self {
+            weight: Weights::Owned(weight),
+            bias: Weights::Owned(bias),
+            inputs: parts[0].inputs,
+            outputs: parts.iter().map(|part| part.outputs).sum(),
+        }
+    }
+
+    /// Writes `input W^T + b (+ residual)` for `rows` rows into `output`.
+    fn forward(
+        &self,
+        input: &[f32],
+        rows: usize,
+        residual: Option<&[f32]>,
+        output: &mut Vec<f32>,
+        parallelism: Parallelism,
+    ) {
+        let bias = self.bias.as_slice();
+        output.clear();
+        output.reserve(rows * self.outputs);
+        match residual {
+            Some(residual) => {
+                for row in residual.chunks_exact(self.outputs) {
+                    output.extend(row.iter().zip(bias).map(|(r, b)| r + b));
+                }
+            }
+            None => (0..rows).for_each(|_| output.extend_from_slice(bias)),
+        }
+        debug_assert_eq!(input.len(), rows * self.inputs);
+        debug_assert_eq!(output.len(), rows * self.outputs);
+        // SAFETY: `input` is rows x inputs and `output` rows x outputs, both row-major; the
+        // weight is outputs x inputs row-major, read as its transpose (inputs x outputs).
+        unsafe {
+            gemm::gemm(
+                rows,
+                self.outputs,
+                self.inputs,
+                output.as_mut_ptr(),
+                1,
+                self.outputs as isize,
+                true,
+                input.as_ptr(),
+                1,
+                self.inputs as isize,
+                self.weight.as_slice().as_ptr(),
+                self.inputs as isize,
+                1,
+                1.0,
+                1.0,
+                false,
+                false,
+                false,
+                parallelism,
+            );
+        }
+    }
+}
+
+struct LayerNorm {
+    weight: Weights,
+    bias: Weights,
+}
+
+impl LayerNorm {
+    fn load(file: &TensorFile, name: &str, width: usize) -> Result<Self> {
+        Ok(Self {
+            weight: file.get(&format!("{name}.weight"), &[width])?,
+            bias: file.get(&format!("{name}.bias"), &[width])?,
+        })
+    }
+
+    fn apply(&self, rows: &mut [f32], epsilon: f32) {
+        kernels::layer_norm(rows, self.weight.as_slice(), self.bias.as_slice(), epsilon);
+    }
+}
+
+struct Layer {
+    query_key_value: Linear,
+    attention_output: Linear,
+    attention_norm: LayerNorm,
+    intermediate: Linear,
+    output: Linear,
+    output_norm: LayerNorm,
+}
+
+/// A loaded encoder, ready to run.
+pub(crate) struct Encoder {
+    hidden: usize,
+    heads: usize,
+    epsilon: f32,
+    activation: Activation,
+    position_offset: usize,
+    vocabulary: usize,
+    word_embeddings: Weights,
+    position_embeddings: Weights,
+    token_type_embeddings: Weights,
+    embeddings_norm: LayerNorm,
+    layers: Vec<Layer>,
+}
+
+/// Sequences packed for one forward pass: all token ids end to end, and where each begins.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct PackedBatch {
+    pub ids: Vec<u32>,
+    /// `offsets[s]..offsets[s + 1]` are the tokens of sequence `s`; starts with 0.
+    pub offsets: Vec<usize>,
+}
+
+impl PackedBatch {
+    pub(crate) fn new() -> Self {
+        Self { ids: Vec::new(), offsets: vec![0] }
+    }
+
+    pub(crate) fn push(&mut self, ids: &[u32]) {
+        self.ids.extend_from_slice(ids);
+        self.offsets.push(self.ids.len());
+    }
+
+    pub(crate) fn tokens(&self) -> usize {
+        self.ids.len()
+    }
+
+    pub(crate) fn sequences(&self) -> impl Iterator<Item = std::ops::Range<usize>> + '_ {
+        self.offsets.windows(2).map(|pair| pair[0]..pair[1])
+    }
+}
+
+impl Encoder {
+    /// Loads the encoder described by `config` from the safetensors file at `weights_path`.
+    pub(crate) fn load(config: &EncoderConfig, folder: &Path, weights_path: &Path) -> Result<Self> {
+        let supported =
+            matches!(config.model_type.as_str(), "bert" | "roberta" | "xlm-roberta" | "camembert")
+                && config.position_embedding_type.as_deref().is_none_or(|kind| kind == "absolute");
+        if !supported {
+            return Err(ModelError::UnsupportedArchitecture {
+                path: folder.to_owned(),
+                architecture: config.architecture(),
+                model_type: config.model_type.clone(),
+            });
+        }
+        let activation = match config.hidden_act.as_str() {
+            "gelu" => Activation::GeluErf,
+            "gelu_new" | "gelu_pytorch_tanh" | "gelu_fast" => Activation::GeluTanh,
+            "relu" => Activation::Relu,
+            other => {
+                return Err(ModelError::invalid(
+                    folder.join("config.json"),
+                    format!("hidden_act {other} is not supported (gelu, gelu_new, relu are)"),
+                ))
+            }
+        };
+        let hidden = config.hidden_size;
+        if config.num_attention_heads == 0 || hidden % config.num_attention_heads != 0 {
+            return Err(ModelError::invalid(
+                folder.join("config.json"),
+                format!(
+                    "hidden_size {hidden} is not divisible by num_attention_heads {}",
+                    config.num_attention_heads
+                ),
+            ));
+        }
+        let mut file = TensorFile::open(weights_path)?;
+        file.detect_prefix(
+            "embeddings.word_embeddings.weight",
+            &["", "bert.", "roberta.", "model.", "0.auto_model."],
+        );
+        let intermediate = config.intermediate_size;
+        let type_rows = file.rows("embeddings.token_type_embeddings.weight").unwrap_or(1);
+        let mut layers = Vec::with_capacity(config.num_hidden_layers);
+        for index in 0..config.num_hidden_layers {
+            let name = |suffix: &str| format!("encoder.layer.{index}.{suffix}");
+            let attention = |part: &str| Linear::load(&file, &name(part), hidden, hidden);
+            layers.push(Layer {
+                query_key_value: Linear::concatenate(&[
+                    attention("attention.self.query")?,
+                    attention("attention.self.key")?,
+                    attention("attention.self.value")?,
+                ]),
+                attention_output: attention("attention.output.dense")?,
+                attention_norm: LayerNorm::load(
+                    &file,
+                    &name("attention.output.LayerNorm"),
+                    hidden,
+                )?,
+                intermediate: Linear::load(
+                    &file,
+                    &name("intermediate.dense"),
+                    hidden,
+                    intermediate,
+                )?,
+                output: Linear::load(&file, &name("output.dense"), intermediate, hidden)?,
+                output_norm: LayerNorm::load(&file, &name("output.LayerNorm"), hidden)?,
+            });
+        }
+        let token_type_embeddings = file
+            .get_optional("embeddings.token_type_embeddings.weight", &[type_rows, hidden])?
+            .unwrap_or_else(|| Weights::Owned(vec![0.0; hidden]));
+        Ok(Self {
+            hidden,
+            heads: config.num_attention_heads,
+            epsilon: config.layer_norm_eps,
+            activation,
+            position_offset: config.position_offset(),
+            vocabulary: config.vocab_size,
+            word_embeddings: file
+                .get("embeddings.word_embeddings.weight", &[config.vocab_size, hidden])?,
+            position_embeddings: file.get(
+                "embeddings.position_embeddings.weight",
+                &[config.max_position_embeddings, hidden],
+            )?,
+            token_type_embeddings,
+            embeddings_norm: LayerNorm::load(&file, "embeddings.LayerNorm", hidden)?,
+            layers,
+        })
+    }
+
+    /// The width of the hidden states.
+    pub(crate) fn hidden_size(&self) -> usize {
+        self.hidden
+    }
+
+    /// Runs the encoder over a packed batch and returns the last hidden states,
+    /// `[batch.tokens(), hidden]` row-major.
+    pub(crate) fn forward(
+        &self,
+        batch: &PackedBatch,
+        parallelism: Parallelism,
+    ) -> Result<Vec<f32>> {
+        let tokens = batch.tokens();
+        let mut hidden = self.embed_tokens(batch)?;
+        let mut query_key_value = Vec::new();
+        let mut context = vec![0.0; tokens * self.hidden];
+        let mut attended = Vec::new();
+        let mut intermediate = Vec::new();
+        let mut scores = Vec::new();
+        for layer in &self.layers {
+            layer.query_key_value.forward(&hidden, tokens, None, &mut query_key_value, parallelism);
+            self.attention(&query_key_value, batch, &mut context, &mut scores);
+            layer.attention_output.forward(
+                &context,
+                tokens,
+                Some(&hidden),
+                &mut attended,
+                parallelism,
+            );
+            layer.attention_norm.apply(&mut attended, self.epsilon);
+            layer.intermediate.forward(&attended, tokens, None, &mut intermediate, parallelism);
+            match self.activation {
+                Activation::GeluErf => kernels::gelu_erf(&mut intermediate),
+                Activation::GeluTanh => kernels::gelu_tanh(&mut intermediate),
+                Activation::Relu => kernels::relu(&mut intermediate),
+            }
+            layer.output.forward(&intermediate, tokens, Some(&attended), &mut hidden, parallelism);
+            layer.output_norm.apply(&mut hidden, self.epsilon);
+        }
+        Ok(hidden)
+    }
+
+    /// Word + position + token-type embeddings, layer-normalised.
+    fn embed_tokens(&self, batch: &PackedBatch) -> Result<Vec<f32>> {
+        let width = self.hidden;
+        let words = self.word_embeddings.as_slice();
+        let positions = self.position_embeddings.as_slice();
+        let token_type = &self.token_type_embeddings.as_slice()[..width];
+        let mut hidden = vec![0.0; batch.tokens() * width];
+        for sequence in batch.sequences() {
+            for (position, token) in sequence.enumerate() {
+                let id = batch.ids[token] as usize;
+                if id >= self.vocabulary {
+                    return Err(ModelError::Tokenizer(format!(
+                        "token id {id} is outside the model's vocabulary of {}",
+                        self.vocabulary
+                    )));
+                }
+                let row = &mut hidden[token * width..(token + 1) * width];
+                let position = position + self.position_offset;
+                row.copy_from_slice(&words[id * width..(id + 1) * width]);
+                kernels::add_assign(row, &positions[position * width..(position + 1) * width]);
+                kernels::add_assign(row, token_type);
+            }
+        }
+        self.embeddings_norm.apply(&mut hidden, self.epsilon);
+        Ok(hidden)
+    }
+
+    /// Multi-head self-attention of every sequence over itself.
+    ///
+    /// `query_key_value` is `[tokens, 3 * hidden]`; writes `[tokens, hidden]` into `context`.
+    fn attention(
+        &self,
+        query_key_value: &[f32],
+        batch: &PackedBatch,
+        context: &mut [f32],
+        scores: &mut Vec<f32>,
+    ) {
+        let hidden = self.hidden;
+        let head_size = hidden / self.heads;
+        let stride = 3 * hidden;
+        let scale = 1.0 / (head_size as f32).sqrt();
+        for sequence in batch.sequences() {
+            let length = sequence.len();
+            scores.resize(length * length, 0.0);
+            for head in 0..self.heads {
+                let first = sequence.start * stride + head * head_size;
+                let query = query_key_value[first..].as_ptr();
+                let key = query_key_value[first + hidden..].as_ptr();
+                let value = query_key_value[first + 2 * hidden..].as_ptr();
+                // SAFETY: the query, key and value blocks of this head are `length` rows of
+                // `head_size` values `stride` apart inside `query_key_value`; `scores` holds
+                // length x length values; the context block is `length` rows of `head_size`
+                // values `hidden` apart inside `context`.
+                unsafe {
+                    // scores = scale * Q K^T
+                    gemm::gemm(
+                        length,
+                        length,
+                        head_size,
+                        scores.as_mut_ptr(),
+                        1,
+                        length as isize,
+                        false,
+                        query,
+                        1,
+                        stride as isize,
+                        key,
+                        stride as isize,
+                        1,
+                        0.0,
+                        scale,
+                        false,
+                        false,
+                        false,
+                        Parallelism::None,
+                    );
+                }
+                kernels::softmax_rows(scores, length);
+                let output = context[sequence.start * hidden + head * head_size..].as_mut_ptr();
+                // SAFETY: as above. context = softmax(scores) V
+                unsafe {
+                    gemm::gemm(
+                        length,
+                        head_size,
+                        length,
+                        output,
+                        1,
+                        hidden as isize,
+                        false,
+                        scores.as_ptr(),
+                        1,
+                        length as isize,
+                        value,
+                        1,
+                        stride as isize,
+                        0.0,
+                        1.0,
+                        false,
+                        false,
+                        false,
+                        Parallelism::None,
+                    );
+                }
+            }
+        }
+    }
+}

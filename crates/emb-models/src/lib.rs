@@ -1,0 +1,27 @@
+//! Embedding models for `emb`.
+//!
+//! [`SentenceTransformer`] runs sentence-transformers folders of the BERT family
+//! (BERT, RoBERTa, XLM-RoBERTa) in pure Rust, matching sentence-transformers'
+//! vectors; [`resolve`] finds a model by name or path in the emb cache, the
+//! Hugging Face cache or the hub.
+//!
+//! ```no_run
+//! use emb_models::SentenceTransformer;
+//!
+//! let model = SentenceTransformer::load("models/all-MiniLM-L6-v2".as_ref(), "all-MiniLM-L6-v2")?;
+//! let embedded = model.embed_texts(&["Hello world"], None)?;
+//! assert_eq!(embedded.vectors[0].len(), 384);
+//! # Ok::<(), emb_models::ModelError>(())
+//! ```
+#![warn(missing_docs)]
+
+mod bert;
+mod error;
+mod kernels;
+mod pooling;
+mod sentence_transformer;
+mod tensors;
+
+pub use error::{ModelError, Result};
+pub use pooling::Pooling;
+pub use sentence_transformer::{Embedded, ModelInfo, SentenceTransformer, TokenReport};
