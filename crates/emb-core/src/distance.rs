@@ -78,7 +78,9 @@ pub fn normalize(a: &mut [f32]) {
     let length = norm(a);
     if length > 0.0 {
         let scale = 1.0 / length;
-        a.iter_mut().for_each(|x| *x *= scale);
+        for x in a.iter_mut() {
+            *x *= scale;
+        }
     }
 }
 

@@ -1,4 +1,4 @@
-//! A BERT-family transformer encoder (BERT, RoBERTa, XLM-RoBERTa) on `f32` GEMM.
+//! A BERT-family transformer encoder (BERT, `RoBERTa`, XLM-`RoBERTa`) on `f32` GEMM.
 //!
 //! A batch is *packed*: the tokens of all its sequences are stacked into one
 //! `[tokens, hidden]` matrix with no padding, so the dense layers run one large
@@ -50,7 +50,7 @@ impl EncoderConfig {
         serde_json::from_str(&text).map_err(|error| ModelError::invalid(path, error))
     }
 
-    /// The first position id a sequence uses (RoBERTa counts from `pad_token_id + 1`).
+    /// The first position id a sequence uses (`RoBERTa` counts from `pad_token_id + 1`).
     pub(crate) fn position_offset(&self) -> usize {
         if self.is_roberta_family() {
             self.pad_token_id + 1

@@ -1,7 +1,7 @@
 //! Embedding models for `emb`.
 //!
 //! [`SentenceTransformer`] runs sentence-transformers folders of the BERT family
-//! (BERT, RoBERTa, XLM-RoBERTa) in pure Rust, matching sentence-transformers'
+//! (BERT, `RoBERTa`, XLM-`RoBERTa`) in pure Rust, matching sentence-transformers'
 //! vectors; [`resolve`] finds a model by name or path in the emb cache, the
 //! Hugging Face cache or the hub.
 //!
@@ -17,11 +17,14 @@
 
 mod bert;
 mod error;
+mod hub;
 mod kernels;
 mod pooling;
+pub mod resolve;
 mod sentence_transformer;
 mod tensors;
 
 pub use error::{ModelError, Result};
 pub use pooling::Pooling;
+pub use resolve::{Located, Locator, Source};
 pub use sentence_transformer::{Embedded, ModelInfo, SentenceTransformer, TokenReport};

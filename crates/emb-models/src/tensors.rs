@@ -27,7 +27,10 @@ impl Weights {
                 // SAFETY: `start` was checked to be 4-byte aligned relative to the mapping
                 // (which is page-aligned), the range lies inside the mapping, and any bit
                 // pattern is a valid f32.
-                unsafe { std::slice::from_raw_parts(bytes.as_ptr().cast::<f32>(), *length) }
+                #[allow(clippy::cast_ptr_alignment)] // alignment checked when the tensor was opened
+                unsafe {
+                    std::slice::from_raw_parts(bytes.as_ptr().cast::<f32>(), *length)
+                }
             }
             Weights::Owned(values) => values,
         }
@@ -63,7 +66,7 @@ impl TensorFile {
         let names = self.tensors().names().into_iter().map(String::from).collect::<Vec<_>>();
         for prefix in prefixes {
             if names.iter().any(|name| *name == format!("{prefix}{probe}")) {
-                self.prefix = (*prefix).to_owned();
+                (*prefix).clone_into(&mut self.prefix);
                 return;
             }
         }

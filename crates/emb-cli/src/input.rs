@@ -1,0 +1,57 @@
+//! Reading the text a command works on, with errors that say where it went wrong.
+
+use std::io::{IsTerminal, Read};
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+
+use crate::cli::TextSource;
+
+/// The text from `positional`, `-c`, `-i FILE` or standard input, in that order.
+pub fn read_text(source: &TextSource, positional: Option<&str>) -> Result<String> {
+    let text = if let Some(text) = positional.or(source.content.as_deref()) {
+        text.to_owned()
+    } else if let Some(path) = source.input.as_deref().filter(|path| *path != Path::new("-")) {
+        let bytes =
+            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        decode(bytes, &path.display().to_string())?
+    } else {
+        let mut stdin = std::io::stdin();
+        if source.input.is_none() && stdin.is_terminal() {
+            bail!("nothing to embed: give the text with -c TEXT, -i FILE, or on standard input");
+        }
+        let mut bytes = Vec::new();
+        stdin.read_to_end(&mut bytes).context("cannot read standard input")?;
+        decode(bytes, "standard input")?
+    };
+    if text.trim().is_empty() {
+        bail!("the input is empty: there is nothing to embed");
+    }
+    Ok(text)
+}
+
+/// Decodes UTF-8, naming `origin` and the byte offset of the first invalid byte on failure.
+fn decode(bytes: Vec<u8>, origin: &str) -> Result<String> {
+    String::from_utf8(bytes).map_err(|error| {
+        let offset = error.utf8_error().valid_up_to();
+        anyhow::anyhow!(
+            "{origin} is not valid UTF-8: invalid byte 0x{:02x} at byte offset {offset}; \
+             convert it first (e.g. iconv -f latin1 -t utf-8)",
+            error.as_bytes()[offset]
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::decode;
+
+    #[test]
+    fn invalid_utf8_names_origin_and_offset() {
+        let error = decode(b"caf\xe9 au lait".to_vec(), "menu.txt").unwrap_err().to_string();
+        assert!(
+            error.starts_with("menu.txt is not valid UTF-8: invalid byte 0xe9 at byte offset 3"),
+            "{error}"
+        );
+    }
+}

@@ -1,0 +1,287 @@
+//! The real `emb` binary, driven as a user would, in a temporary `EMB_HOME`.
+//!
+//! Tests that need the real all-MiniLM-L6-v2 pass its folder with `-m` (from
+//! `EMB_TEST_MODEL_DIR`, else the default emb cache, where `make test` puts it).
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn model_folder() -> PathBuf {
+    if let Some(folder) = std::env::var_os("EMB_TEST_MODEL_DIR") {
+        return folder.into();
+    }
+    let home = std::env::var_os("EMB_HOME")
+        .map_or_else(|| dirs_home().join(".local/share/emb"), PathBuf::from);
+    let folder = home.join("models/sentence-transformers/all-MiniLM-L6-v2");
+    assert!(folder.is_dir(), "no model at {}: run scripts/fetch-model", folder.display());
+    folder
+}
+
+fn dirs_home() -> PathBuf {
+    std::env::var_os("HOME").map(PathBuf::from).expect("HOME is set")
+}
+
+struct Sandbox {
+    home: tempfile::TempDir,
+}
+
+impl Sandbox {
+    fn new() -> Self {
+        Self { home: tempfile::tempdir().expect("a temporary folder") }
+    }
+
+    /// `emb` with an empty `EMB_HOME`, no downloads, and no model from the environment.
+    fn emb(&self) -> Command {
+        let mut command = Command::cargo_bin("emb").expect("the emb binary");
+        command
+            .env("EMB_HOME", self.home.path())
+            .env("EMB_OFFLINE", "1")
+            .env("HF_HUB_CACHE", self.home.path().join("hf"))
+            .env_remove("EMB_MODEL");
+        command
+    }
+
+    /// `emb` with the real model passed by path.
+    fn emb_with_model(&self, arguments: &[&str]) -> Command {
+        let mut command = self.emb();
+        command.args(arguments).arg("-m").arg(model_folder());
+        command
+    }
+
+    fn path(&self) -> &Path {
+        self.home.path()
+    }
+}
+
+fn vector_from(stdout: &[u8]) -> Vec<f32> {
+    serde_json::from_slice(stdout).expect("a JSON array")
+}
+
+fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+    let norm = |v: &[f32]| v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    dot / (norm(a) * norm(b))
+}
+
+fn reference(index: usize) -> (String, Vec<f32>) {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/minilm-reference.jsonl");
+    let line = std::fs::read_to_string(path).unwrap().lines().nth(index).unwrap().to_owned();
+    let row: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let vector =
+        row["embedding"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect();
+    (row["text"].as_str().unwrap().to_owned(), vector)
+}
+
+#[test]
+fn embed_prints_the_sentence_transformers_vector() {
+    let sandbox = Sandbox::new();
+    let (text, expected) = reference(3);
+    let output = sandbox.emb_with_model(&["embed", "-c", &text]).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let vector = vector_from(&output.stdout);
+    assert_eq!(vector.len(), 384);
+    assert!(cosine(&vector, &expected) >= 0.99999);
+    assert!(output.stderr.is_empty(), "{}", String::from_utf8_lossy(&output.stderr));
+}
+
+#[test]
+fn input_from_file_and_stdin_equal_content() {
+    let sandbox = Sandbox::new();
+    let file = sandbox.path().join("text.txt");
+    std::fs::write(&file, "Hello world").unwrap();
+    let direct = sandbox.emb_with_model(&["embed", "-c", "Hello world"]).output().unwrap().stdout;
+    let from_file =
+        sandbox.emb_with_model(&["embed", "-i", file.to_str().unwrap()]).output().unwrap().stdout;
+    let from_stdin =
+        sandbox.emb_with_model(&["embed"]).write_stdin("Hello world").output().unwrap().stdout;
+    assert_eq!(direct, from_file);
+    assert_eq!(direct, from_stdin);
+}
+
+#[test]
+fn formats_encode_the_same_vector() {
+    let sandbox = Sandbox::new();
+    let json =
+        vector_from(&sandbox.emb_with_model(&["embed", "-c", "formats"]).output().unwrap().stdout);
+    let blob =
+        sandbox.emb_with_model(&["embed", "-c", "formats", "-f", "blob"]).output().unwrap().stdout;
+    assert_eq!(blob.len(), 384 * 4);
+    let decoded: Vec<f32> =
+        blob.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+    assert_eq!(decoded, json);
+    let hex =
+        sandbox.emb_with_model(&["embed", "-c", "formats", "-f", "hex"]).output().unwrap().stdout;
+    let expected_hex: String = blob.iter().fold(String::new(), |mut hex, byte| {
+        use std::fmt::Write as _;
+        write!(hex, "{byte:02x}").unwrap();
+        hex
+    });
+    assert_eq!(String::from_utf8(hex).unwrap().trim(), expected_hex);
+    let base64 = sandbox
+        .emb_with_model(&["embed", "-c", "formats", "-f", "base64"])
+        .output()
+        .unwrap()
+        .stdout;
+    assert_eq!(String::from_utf8(base64).unwrap().trim().len(), (384 * 4usize).div_ceil(3) * 4);
+}
+
+#[test]
+fn prompt_is_prepended() {
+    let sandbox = Sandbox::new();
+    let prompted = sandbox
+        .emb_with_model(&["embed", "-c", "how to bake bread", "--prompt", "query: "])
+        .output()
+        .unwrap();
+    let joined =
+        sandbox.emb_with_model(&["embed", "-c", "query: how to bake bread"]).output().unwrap();
+    let plain = sandbox.emb_with_model(&["embed", "-c", "how to bake bread"]).output().unwrap();
+    assert_eq!(prompted.stdout, joined.stdout);
+    assert_ne!(prompted.stdout, plain.stdout);
+    sandbox
+        .emb_with_model(&["embed", "-c", "x", "--prompt-name", "query"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("has no prompt named query; it has: none"));
+}
+
+#[test]
+fn long_input_warns_about_truncation() {
+    let sandbox = Sandbox::new();
+    let long = "word ".repeat(300);
+    sandbox.emb_with_model(&["embed", "-c", &long]).assert().success().stderr(
+        predicate::str::contains("warning: the input is 302 tokens long")
+            .and(predicate::str::contains("reads the first 256")),
+    );
+}
+
+#[test]
+fn tokens_shows_tokens_ids_and_count() {
+    let sandbox = Sandbox::new();
+    sandbox
+        .emb_with_model(&["tokens", "Embeddings turn text into vectors"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("0  101    [CLS]"))
+        .stdout(predicate::str::contains("8  19019  vectors"))
+        .stdout(predicate::str::contains("10 tokens ("));
+    let output =
+        sandbox.emb_with_model(&["tokens", "--json", &"word ".repeat(300)]).output().unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["count"], 302);
+    assert_eq!(report["used"], 256);
+    assert_eq!(report["truncated"], true);
+}
+
+#[test]
+fn missing_model_says_how_to_get_one() {
+    Sandbox::new()
+        .emb()
+        .args(["embed", "-c", "hi", "-m", "no-such-model"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("model no-such-model is not installed"))
+        .stderr(predicate::str::contains("emb models pull no-such-model"));
+}
+
+#[test]
+fn a_folder_that_is_not_a_model_is_named() {
+    let sandbox = Sandbox::new();
+    let folder = sandbox.path().join("empty");
+    std::fs::create_dir(&folder).unwrap();
+    sandbox
+        .emb()
+        .args(["embed", "-c", "hi", "-m", folder.to_str().unwrap()])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("is not a model folder: config.json is missing"));
+}
+
+#[test]
+fn unsupported_architecture_is_named() {
+    let sandbox = Sandbox::new();
+    let folder = sandbox.path().join("t5");
+    std::fs::create_dir(&folder).unwrap();
+    std::fs::write(
+        folder.join("config.json"),
+        r#"{"architectures":["T5EncoderModel"],"model_type":"t5","hidden_size":8,"num_hidden_layers":1,
+            "num_attention_heads":1,"intermediate_size":8,"max_position_embeddings":8,"vocab_size":8}"#,
+    )
+    .unwrap();
+    std::fs::copy(model_folder().join("model.safetensors"), folder.join("model.safetensors")).ok();
+    sandbox
+        .emb()
+        .args(["embed", "-c", "hi", "-m", folder.to_str().unwrap()])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "architecture T5EncoderModel (model_type t5) is not supported",
+        ));
+}
+
+#[test]
+fn invalid_utf8_names_the_file_and_offset() {
+    let sandbox = Sandbox::new();
+    let file = sandbox.path().join("latin1.txt");
+    std::fs::write(&file, b"na\xefve").unwrap();
+    sandbox.emb_with_model(&["embed", "-i", file.to_str().unwrap()]).assert().code(1).stderr(
+        predicate::str::contains(
+            "latin1.txt is not valid UTF-8: invalid byte 0xef at byte offset 2",
+        ),
+    );
+}
+
+#[test]
+fn empty_input_is_an_error() {
+    let sandbox = Sandbox::new();
+    sandbox
+        .emb_with_model(&["embed", "-c", "  \n"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("the input is empty"));
+    sandbox.emb_with_model(&["embed"]).write_stdin("").assert().code(1);
+}
+
+#[test]
+fn models_list_info_and_default() {
+    let sandbox = Sandbox::new();
+    sandbox
+        .emb()
+        .args(["models", "list"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("no models installed"));
+    let cached = sandbox.path().join("models/sentence-transformers/all-MiniLM-L6-v2");
+    std::fs::create_dir_all(cached.parent().unwrap()).unwrap();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(model_folder(), &cached).unwrap();
+    sandbox.emb().args(["models", "list"]).assert().success().stdout(
+        predicate::str::is_match(
+            r"sentence-transformers/all-MiniLM-L6-v2 \(default\) +384 +256 +mean +yes +\d",
+        )
+        .unwrap(),
+    );
+    let output = sandbox.emb().args(["models", "info", "--json"]).output().unwrap();
+    let info: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(info["dimensions"], 384);
+    assert_eq!(info["source"], "emb-cache");
+    sandbox.emb().args(["models", "default"]).assert().stdout("all-MiniLM-L6-v2\n");
+    sandbox.emb().args(["models", "default", "other-model"]).assert().success();
+    sandbox.emb().args(["models", "default"]).assert().stdout("other-model\n");
+    // The short name resolves through the cache with no -m.
+    sandbox.emb().args(["embed", "-c", "hi", "-m", "all-MiniLM-L6-v2"]).assert().success();
+}
+
+#[test]
+fn pull_offline_names_the_alternative() {
+    Sandbox::new()
+        .emb()
+        .env_remove("EMB_OFFLINE")
+        .env("HF_ENDPOINT", "http://127.0.0.1:9")
+        .args(["models", "pull", "all-MiniLM-L6-v2"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("download of sentence-transformers/all-MiniLM-L6-v2"))
+        .stderr(predicate::str::contains("scripts/fetch-model"));
+}
