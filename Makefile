@@ -5,7 +5,7 @@
 
 CARGO ?= cargo
 
-.PHONY: demo test lint build model bench
+.PHONY: demo test lint build build-bench model bench
 
 build:
 	$(CARGO) build --release -p emb-cli -p emb --bins --examples
@@ -24,5 +24,8 @@ lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --release --workspace --all-targets -- -D warnings
 
-bench: build model
-	bench/embed_speed.sh
+build-bench:
+	$(CARGO) build --release -p emb-bench
+
+bench: build-bench model
+	python3 bench/embed_speed.py

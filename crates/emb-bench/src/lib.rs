@@ -35,16 +35,22 @@ emb_core::multiversion! {
 
 /// Measures this machine's peak `f32` FLOP/s on `threads` threads with a fused-multiply-add
 /// loop compiled for the best SIMD level the CPU has.
+///
+/// Takes the best of several short runs, since a shared machine's clock and neighbours vary.
 pub fn measure_peak_flops(threads: usize) -> f64 {
-    let rounds = 2_000_000;
-    let start = Instant::now();
-    let sums: Vec<f32> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads)
-            .map(|thread| scope.spawn(move || fused_multiply_adds(rounds, thread as f32)))
-            .collect();
-        handles.into_iter().map(|handle| handle.join().expect("thread")).collect()
-    });
-    let seconds = start.elapsed().as_secs_f64();
-    std::hint::black_box(sums);
-    (threads * rounds * 256 * 2) as f64 / seconds
+    let rounds = 500_000;
+    let mut best = 0.0_f64;
+    for _ in 0..8 {
+        let start = Instant::now();
+        let sums: Vec<f32> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..threads)
+                .map(|thread| scope.spawn(move || fused_multiply_adds(rounds, thread as f32)))
+                .collect();
+            handles.into_iter().map(|handle| handle.join().expect("thread")).collect()
+        });
+        let seconds = start.elapsed().as_secs_f64();
+        std::hint::black_box(sums);
+        best = best.max((threads * rounds * 256 * 2) as f64 / seconds);
+    }
+    best
 }

@@ -10,6 +10,7 @@ use std::path::Path;
 use gemm::Parallelism;
 use serde::Deserialize;
 
+use crate::attention;
 use crate::error::{ModelError, Result};
 use crate::kernels;
 use crate::tensors::{TensorFile, Weights};
@@ -110,26 +111,16 @@ impl Linear {
         }
     }
 
-    /// Writes `input W^T + b (+ residual)` for `rows` rows into `output`.
-    fn forward(
+    /// Writes `input W^T` for `rows` rows into `output`, *without* the bias: callers fold the
+    /// bias into the pass that follows (activation or residual + layer norm).
+    fn forward_without_bias(
         &self,
         input: &[f32],
         rows: usize,
-        residual: Option<&[f32]>,
         output: &mut Vec<f32>,
         parallelism: Parallelism,
     ) {
-        let bias = self.bias.as_slice();
-        output.clear();
-        output.reserve(rows * self.outputs);
-        match residual {
-            Some(residual) => {
-                for row in residual.chunks_exact(self.outputs) {
-                    output.extend(row.iter().zip(bias).map(|(r, b)| r + b));
-                }
-            }
-            None => (0..rows).for_each(|_| output.extend_from_slice(bias)),
-        }
+        output.resize(rows * self.outputs, 0.0);
         debug_assert_eq!(input.len(), rows * self.inputs);
         debug_assert_eq!(output.len(), rows * self.outputs);
         // SAFETY: `input` is rows x inputs and `output` rows x outputs, both row-major; the
@@ -142,14 +133,14 @@ impl Linear {
                 output.as_mut_ptr(),
                 1,
                 self.outputs as isize,
-                true,
+                false,
                 input.as_ptr(),
                 1,
                 self.inputs as isize,
                 self.weight.as_slice().as_ptr(),
                 self.inputs as isize,
                 1,
-                1.0,
+                0.0,
                 1.0,
                 false,
                 false,
@@ -175,6 +166,24 @@ impl LayerNorm {
 
     fn apply(&self, rows: &mut [f32], epsilon: f32) {
         kernels::layer_norm(rows, self.weight.as_slice(), self.bias.as_slice(), epsilon);
+    }
+
+    /// `rows = norm(rows + input_bias + residual)`.
+    fn apply_with_residual(
+        &self,
+        rows: &mut [f32],
+        input_bias: &[f32],
+        residual: &[f32],
+        epsilon: f32,
+    ) {
+        kernels::residual_layer_norm(
+            rows,
+            input_bias,
+            residual,
+            self.weight.as_slice(),
+            self.bias.as_slice(),
+            epsilon,
+        );
     }
 }
 
@@ -336,26 +345,48 @@ impl Encoder {
         let mut context = vec![0.0; tokens * self.hidden];
         let mut attended = Vec::new();
         let mut intermediate = Vec::new();
+        let mut scratch = attention::Scratch::default();
         let mut scores = Vec::new();
         for layer in &self.layers {
-            layer.query_key_value.forward(&hidden, tokens, None, &mut query_key_value, parallelism);
-            self.attention(&query_key_value, batch, &mut context, &mut scores);
-            layer.attention_output.forward(
+            layer.query_key_value.forward_without_bias(
+                &hidden,
+                tokens,
+                &mut query_key_value,
+                parallelism,
+            );
+            kernels::add_bias_rows(&mut query_key_value, layer.query_key_value.bias.as_slice());
+            self.attention(&query_key_value, batch, &mut context, &mut scratch, &mut scores);
+            layer.attention_output.forward_without_bias(
                 &context,
                 tokens,
-                Some(&hidden),
                 &mut attended,
                 parallelism,
             );
-            layer.attention_norm.apply(&mut attended, self.epsilon);
-            layer.intermediate.forward(&attended, tokens, None, &mut intermediate, parallelism);
+            layer.attention_norm.apply_with_residual(
+                &mut attended,
+                layer.attention_output.bias.as_slice(),
+                &hidden,
+                self.epsilon,
+            );
+            layer.intermediate.forward_without_bias(
+                &attended,
+                tokens,
+                &mut intermediate,
+                parallelism,
+            );
+            let bias = layer.intermediate.bias.as_slice();
             match self.activation {
-                Activation::GeluErf => kernels::gelu_erf(&mut intermediate),
-                Activation::GeluTanh => kernels::gelu_tanh(&mut intermediate),
-                Activation::Relu => kernels::relu(&mut intermediate),
+                Activation::GeluErf => kernels::bias_gelu_erf(&mut intermediate, bias),
+                Activation::GeluTanh => kernels::bias_gelu_tanh(&mut intermediate, bias),
+                Activation::Relu => kernels::bias_relu(&mut intermediate, bias),
             }
-            layer.output.forward(&intermediate, tokens, Some(&attended), &mut hidden, parallelism);
-            layer.output_norm.apply(&mut hidden, self.epsilon);
+            layer.output.forward_without_bias(&intermediate, tokens, &mut hidden, parallelism);
+            layer.output_norm.apply_with_residual(
+                &mut hidden,
+                layer.output.bias.as_slice(),
+                &attended,
+                self.epsilon,
+            );
         }
         Ok(hidden)
     }
@@ -387,7 +418,8 @@ impl Encoder {
         Ok(hidden)
     }
 
-    /// Multi-head self-attention of every sequence over itself.
+    /// Multi-head self-attention of every sequence over itself: the register-blocked kernel
+    /// for head sizes it supports, two GEMMs per head otherwise.
     ///
     /// `query_key_value` is `[tokens, 3 * hidden]`; writes `[tokens, hidden]` into `context`.
     fn attention(
@@ -395,12 +427,30 @@ impl Encoder {
         query_key_value: &[f32],
         batch: &PackedBatch,
         context: &mut [f32],
+        scratch: &mut attention::Scratch,
         scores: &mut Vec<f32>,
     ) {
         let hidden = self.hidden;
         let head_size = hidden / self.heads;
         let stride = 3 * hidden;
         let scale = 1.0 / (head_size as f32).sqrt();
+        if attention::supports(head_size) {
+            for sequence in batch.sequences() {
+                for head in 0..self.heads {
+                    let view = attention::Head {
+                        query_key_value,
+                        stride,
+                        hidden,
+                        first: sequence.start * stride + head * head_size,
+                        length: sequence.len(),
+                        scale,
+                    };
+                    let output = &mut context[sequence.start * hidden + head * head_size..];
+                    attention::attend(&view, head_size, scratch, output, hidden);
+                }
+            }
+            return;
+        }
         for sequence in batch.sequences() {
             let length = sequence.len();
             scores.resize(length * length, 0.0);

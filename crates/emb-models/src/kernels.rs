@@ -29,7 +29,10 @@ pub(crate) fn exp(x: f32) -> f32 {
     p = p.mul_add(r, 0.5);
     p = p.mul_add(r, 1.0);
     p = p.mul_add(r, 1.0);
-    let scale = f32::from_bits(((n as i32 + 127) as u32) << 23);
+    // SAFETY: the clamp keeps n within [-126, 127], so the conversion is exact (and this avoids
+    // the saturation checks `as` adds, which stop vectorisation).
+    let exponent = unsafe { n.to_int_unchecked::<i32>() };
+    let scale = f32::from_bits(((exponent + 127) as u32) << 23);
     p * scale
 }
 
@@ -55,32 +58,40 @@ fn tanh(x: f32) -> f32 {
 }
 
 multiversion! {
-    /// GELU with the exact error function (`hidden_act = "gelu"`), in place.
-    pub(crate) fn gelu_erf(values: &mut [f32]) {
-        for value in values.iter_mut() {
-            let x = *value;
-            *value = 0.5 * x * (1.0 + erf(x * std::f32::consts::FRAC_1_SQRT_2));
+    /// Adds `bias` to each row of `rows` and applies GELU with the exact error function
+    /// (`hidden_act = "gelu"`), in place.
+    pub(crate) fn bias_gelu_erf(rows: &mut [f32], bias: &[f32]) {
+        for row in rows.chunks_exact_mut(bias.len()) {
+            for (value, b) in row.iter_mut().zip(bias) {
+                let x = *value + b;
+                *value = 0.5 * x * (1.0 + erf(x * std::f32::consts::FRAC_1_SQRT_2));
+            }
         }
     }
 }
 
 multiversion! {
-    /// GELU with the tanh approximation (`gelu_new`, `gelu_pytorch_tanh`), in place.
-    pub(crate) fn gelu_tanh(values: &mut [f32]) {
+    /// Adds `bias` to each row and applies GELU with the tanh approximation (`gelu_new`,
+    /// `gelu_pytorch_tanh`), in place.
+    pub(crate) fn bias_gelu_tanh(rows: &mut [f32], bias: &[f32]) {
         const SQRT_2_OVER_PI: f32 = 0.797_884_6;
-        for value in values.iter_mut() {
-            let x = *value;
-            let inner = SQRT_2_OVER_PI * (0.044_715 * x * x).mul_add(x, x);
-            *value = 0.5 * x * (1.0 + tanh(inner));
+        for row in rows.chunks_exact_mut(bias.len()) {
+            for (value, b) in row.iter_mut().zip(bias) {
+                let x = *value + b;
+                let inner = SQRT_2_OVER_PI * (0.044_715 * x * x).mul_add(x, x);
+                *value = 0.5 * x * (1.0 + tanh(inner));
+            }
         }
     }
 }
 
 multiversion! {
-    /// ReLU, in place.
-    pub(crate) fn relu(values: &mut [f32]) {
-        for value in values.iter_mut() {
-            *value = value.max(0.0);
+    /// Adds `bias` to each row and applies ReLU, in place.
+    pub(crate) fn bias_relu(rows: &mut [f32], bias: &[f32]) {
+        for row in rows.chunks_exact_mut(bias.len()) {
+            for (value, b) in row.iter_mut().zip(bias) {
+                *value = (*value + b).max(0.0);
+            }
         }
     }
 }
@@ -111,6 +122,38 @@ fn sum_of_squared_deviations(values: &[f32], mean: f32) -> f32 {
     }
     let tail: f32 = chunks.remainder().iter().map(|x| (x - mean) * (x - mean)).sum();
     sums.iter().sum::<f32>() + tail
+}
+
+#[inline(always)]
+fn normalize_row(row: &mut [f32], weight: &[f32], bias: &[f32], epsilon: f32) {
+    let width = weight.len();
+    let mean = sum(row) / width as f32;
+    let variance = sum_of_squared_deviations(row, mean) / width as f32;
+    let inverse_deviation = 1.0 / (variance + epsilon).sqrt();
+    for ((x, w), b) in row.iter_mut().zip(weight).zip(bias) {
+        *x = ((*x - mean) * inverse_deviation).mul_add(*w, *b);
+    }
+}
+
+multiversion! {
+    /// `rows = layer_norm(rows + input_bias + residual)`, row by row (row length `weight.len()`):
+    /// a dense layer's bias, the residual connection and the normalisation in one pass.
+    pub(crate) fn residual_layer_norm(
+        rows: &mut [f32],
+        input_bias: &[f32],
+        residual: &[f32],
+        weight: &[f32],
+        bias: &[f32],
+        epsilon: f32,
+    ) {
+        let width = weight.len();
+        for (row, residual_row) in rows.chunks_exact_mut(width).zip(residual.chunks_exact(width)) {
+            for ((x, b), r) in row.iter_mut().zip(input_bias).zip(residual_row) {
+                *x += b + r;
+            }
+            normalize_row(row, weight, bias, epsilon);
+        }
+    }
 }
 
 multiversion! {
@@ -163,14 +206,31 @@ fn exp_shifted_sum(values: &mut [f32], shift: f32) -> f32 {
     sums.iter().sum::<f32>() + tail
 }
 
+/// Softmax of one row, in place; inlined into callers' SIMD clones.
+#[inline(always)]
+pub(crate) fn softmax_in_place(row: &mut [f32]) {
+    let shift = maximum(row);
+    let scale = 1.0 / exp_shifted_sum(row, shift);
+    for x in row.iter_mut() {
+        *x *= scale;
+    }
+}
+
 multiversion! {
     /// Softmax of each row of `rows` (row length `width`), in place.
     pub(crate) fn softmax_rows(rows: &mut [f32], width: usize) {
         for row in rows.chunks_exact_mut(width) {
-            let shift = maximum(row);
-            let scale = 1.0 / exp_shifted_sum(row, shift);
-            for x in row.iter_mut() {
-                *x *= scale;
+            softmax_in_place(row);
+        }
+    }
+}
+
+multiversion! {
+    /// Adds `bias` to each row of `rows` (row length `bias.len()`).
+    pub(crate) fn add_bias_rows(rows: &mut [f32], bias: &[f32]) {
+        for row in rows.chunks_exact_mut(bias.len()) {
+            for (value, b) in row.iter_mut().zip(bias) {
+                *value += b;
             }
         }
     }
@@ -225,14 +285,14 @@ mod tests {
     fn gelu_matches_definition() {
         let inputs: Vec<f32> = (-60..=60).map(|i| i as f32 / 10.0).collect();
         let mut values = inputs.clone();
-        gelu_erf(&mut values);
+        bias_gelu_erf(&mut values, &[0.0]);
         for (x, y) in inputs.iter().zip(&values) {
             let x64 = f64::from(*x);
             let expected = 0.5 * x64 * (1.0 + erf_reference(x64 / std::f64::consts::SQRT_2));
             assert!((f64::from(*y) - expected).abs() < 1e-5, "gelu({x}) = {y}, want {expected}");
         }
         let mut approximated = inputs.clone();
-        gelu_tanh(&mut approximated);
+        bias_gelu_tanh(&mut approximated, &[0.0]);
         for (exact, approximate) in values.iter().zip(&approximated) {
             assert!((exact - approximate).abs() < 2e-3);
         }
@@ -246,6 +306,25 @@ mod tests {
             let mean: f32 = row.iter().sum::<f32>() / 20.0;
             let variance: f32 = row.iter().map(|x| (x - mean) * (x - mean)).sum::<f32>() / 20.0;
             assert!(mean.abs() < 1e-5 && (variance - 1.0).abs() < 1e-4);
+        }
+    }
+
+    #[test]
+    fn residual_layer_norm_equals_add_then_normalize() {
+        let rows: Vec<f32> = (0..12).map(|i| (i as f32 * 1.3).cos()).collect();
+        let residual: Vec<f32> = (0..12).map(|i| i as f32 * 0.1).collect();
+        let (input_bias, weight, bias) = ([0.5, -0.5, 1.0, 0.0], [1.0, 2.0, 0.5, 1.0], [0.1; 4]);
+        let mut fused = rows.clone();
+        residual_layer_norm(&mut fused, &input_bias, &residual, &weight, &bias, 1e-12);
+        let mut separate: Vec<f32> = rows
+            .iter()
+            .zip(&residual)
+            .enumerate()
+            .map(|(i, (x, r))| x + r + input_bias[i % 4])
+            .collect();
+        layer_norm(&mut separate, &weight, &bias, 1e-12);
+        for (a, b) in fused.iter().zip(&separate) {
+            assert!((a - b).abs() < 1e-6);
         }
     }
 

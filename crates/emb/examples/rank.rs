@@ -41,7 +41,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     println!("\nmost similar to {query:?}:");
     for (score, index) in top.into_sorted() {
-        println!("{score:.3}  {}", names[index]);
+        // .../registry/src/INDEX/CRATE-VERSION/README.md -> CRATE-VERSION
+        let path = std::path::Path::new(&names[index]);
+        let label = path
+            .parent()
+            .and_then(|folder| folder.file_name())
+            .map_or_else(|| names[index].clone(), |name| name.to_string_lossy().into_owned());
+        println!("{score:.3}  {label}");
     }
     Ok(())
 }
