@@ -111,8 +111,8 @@ impl Linear {
         }
     }
 
-    /// Writes `input W^T` for `rows` rows into `output`, *without* the bias: callers fold the
-    /// bias into the pass that follows (activation or residual + layer norm).
+    /// Writes `input W^T` for `rows` rows into `output` (row-major `[rows, outputs]`),
+    /// *without* the bias: callers fold the bias into the pass that follows.
     fn forward_without_bias(
         &self,
         input: &[f32],
@@ -121,18 +121,53 @@ impl Linear {
         parallelism: Parallelism,
     ) {
         output.resize(rows * self.outputs, 0.0);
-        debug_assert_eq!(input.len(), rows * self.inputs);
-        debug_assert_eq!(output.len(), rows * self.outputs);
-        // SAFETY: `input` is rows x inputs and `output` rows x outputs, both row-major; the
-        // weight is outputs x inputs row-major, read as its transpose (inputs x outputs).
+        self.multiply(input, rows, output, (1, self.outputs), parallelism);
+    }
+
+    /// Writes `(input W^T + b)^T` into `output` as `[outputs, leading]` row-major (one row per
+    /// output feature, one column per input row, `leading >= rows`).
+    fn forward_transposed(
+        &self,
+        input: &[f32],
+        rows: usize,
+        leading: usize,
+        output: &mut Vec<f32>,
+        parallelism: Parallelism,
+    ) {
+        output.resize(self.outputs * leading, 0.0);
+        self.multiply(input, rows, output, (leading, 1), parallelism);
+        for (feature_row, bias) in output.chunks_exact_mut(leading).zip(self.bias.as_slice()) {
+            for value in &mut feature_row[..rows] {
+                *value += bias;
+            }
+        }
+    }
+
+    /// `output = input W^T`, with the output's (column, row) strides given.
+    fn multiply(
+        &self,
+        input: &[f32],
+        rows: usize,
+        output: &mut [f32],
+        (column_stride, row_stride): (usize, usize),
+        parallelism: Parallelism,
+    ) {
+        assert_eq!(input.len(), rows * self.inputs);
+        if rows == 0 {
+            return;
+        }
+        assert!(output.len() > (rows - 1) * row_stride + (self.outputs - 1) * column_stride);
+        // SAFETY: `input` is rows x inputs row-major; `output` holds element (row, feature) at
+        // row * row_stride + feature * column_stride (checked in bounds above); the weight is
+        // outputs x inputs row-major, read as its transpose (inputs x outputs).
         unsafe {
             gemm::gemm(
                 rows,
                 self.outputs,
                 self.inputs,
                 output.as_mut_ptr(),
-                1,
-                self.outputs as isize,
+                column_stride as isize,
+                row_stride as isize,
                 false,
                 input.as_ptr(),
                 1,
@@ -188,7 +223,9 @@ impl LayerNorm {
 }
 
 struct Layer {
-    query_key_value: Linear,
+    /// Queries and values in one product; keys separately, written transposed.
+    query_value: Linear,
+    key: Linear,
     attention_output: Linear,
     attention_norm: LayerNorm,
     intermediate: Linear,
@@ -284,11 +321,11 @@ impl Encoder {
             let name = |suffix: &str| format!("encoder.layer.{index}.{suffix}");
             let attention = |part: &str| Linear::load(&file, &name(part), hidden, hidden);
             layers.push(Layer {
-                query_key_value: Linear::concatenate(&[
+                query_value: Linear::concatenate(&[
                     attention("attention.self.query")?,
-                    attention("attention.self.key")?,
                     attention("attention.self.value")?,
                 ]),
+                key: attention("attention.self.key")?,
                 attention_output: attention("attention.output.dense")?,
                 attention_norm: LayerNorm::load(
                     &file,
@@ -341,21 +378,31 @@ impl Encoder {
     ) -> Result<Vec<f32>> {
         let tokens = batch.tokens();
         let mut hidden = self.embed_tokens(batch)?;
-        let mut query_key_value = Vec::new();
+        let mut query_value = Vec::new();
+        let mut keys_transposed = Vec::new();
+        // Key rows are read up to one block past a sequence's end, so pad the columns.
+        let key_stride = tokens + attention::COLUMNS;
         let mut context = vec![0.0; tokens * self.hidden];
         let mut attended = Vec::new();
         let mut intermediate = Vec::new();
         let mut scratch = attention::Scratch::default();
         let mut scores = Vec::new();
         for layer in &self.layers {
-            layer.query_key_value.forward_without_bias(
+            layer.query_value.forward_without_bias(&hidden, tokens, &mut query_value, parallelism);
+            kernels::add_bias_rows(&mut query_value, layer.query_value.bias.as_slice());
+            layer.key.forward_transposed(
                 &hidden,
                 tokens,
-                &mut query_key_value,
+                key_stride,
+                &mut keys_transposed,
                 parallelism,
             );
-            kernels::add_bias_rows(&mut query_key_value, layer.query_key_value.bias.as_slice());
-            self.attention(&query_key_value, batch, &mut context, &mut scratch, &mut scores);
+            let projections = Projections {
+                query_value: &query_value,
+                keys_transposed: &keys_transposed,
+                key_stride,
+            };
+            self.attention(&projections, batch, &mut context, &mut scratch, &mut scores);
             layer.attention_output.forward_without_bias(
                 &context,
                 tokens,
@@ -419,12 +466,11 @@ impl Encoder {
     }
 
     /// Multi-head self-attention of every sequence over itself: the register-blocked kernel
-    /// for head sizes it supports, two GEMMs per head otherwise.
-    ///
-    /// `query_key_value` is `[tokens, 3 * hidden]`; writes `[tokens, hidden]` into `context`.
+    /// for head sizes it supports, two GEMMs per head otherwise. Writes `[tokens, hidden]`
+    /// into `context`.
     fn attention(
         &self,
-        query_key_value: &[f32],
+        projections: &Projections<'_>,
         batch: &PackedBatch,
         context: &mut [f32],
         scratch: &mut attention::Scratch,
@@ -432,37 +478,45 @@ impl Encoder {
     ) {
         let hidden = self.hidden;
         let head_size = hidden / self.heads;
-        let stride = 3 * hidden;
+        let stride = 2 * hidden;
         let scale = 1.0 / (head_size as f32).sqrt();
-        if attention::supports(head_size) {
-            for sequence in batch.sequences() {
-                for head in 0..self.heads {
-                    let view = attention::Head {
-                        query_key_value,
-                        stride,
-                        hidden,
-                        first: sequence.start * stride + head * head_size,
-                        length: sequence.len(),
-                        scale,
-                    };
-                    let output = &mut context[sequence.start * hidden + head * head_size..];
-                    attention::attend(&view, head_size, scratch, output, hidden);
-                }
-            }
-            return;
-        }
+        let key_stride = projections.key_stride;
         for sequence in batch.sequences() {
             let length = sequence.len();
-            scores.resize(length * length, 0.0);
             for head in 0..self.heads {
                 let first = sequence.start * stride + head * head_size;
-                let query = query_key_value[first..].as_ptr();
-                let key = query_key_value[first + hidden..].as_ptr();
-                let value = query_key_value[first + 2 * hidden..].as_ptr();
-                // SAFETY: the query, key and value blocks of this head are `length` rows of
-                // `head_size` values `stride` apart inside `query_key_value`; `scores` holds
-                // length x length values; the context block is `length` rows of `head_size`
-                // values `hidden` apart inside `context`.
+                let first_key = head * head_size * key_stride + sequence.start;
+                let output_start = sequence.start * hidden + head * head_size;
+                if attention::supports(head_size) {
+                    let view = attention::Head {
+                        query_value: projections.query_value,
+                        stride,
+                        hidden,
+                        first,
+                        keys_transposed: projections.keys_transposed,
+                        key_stride,
+                        first_key,
+                        length,
+                        scale,
+                    };
+                    attention::attend(
+                        &view,
+                        head_size,
+                        scratch,
+                        &mut context[output_start..],
+                        hidden,
+                    );
+                    continue;
+                }
+                scores.resize(length * length, 0.0);
+                let query = projections.query_value[first..].as_ptr();
+                let value = projections.query_value[first + hidden..].as_ptr();
+                let key = projections.keys_transposed[first_key..].as_ptr();
+                // SAFETY: this head's queries and values are `length` rows of `head_size` values
+                // `stride` apart in `query_value`; its keys are `head_size` rows of `length`
+                // values `key_stride` apart in `keys_transposed`; `scores` holds length x length
+                // values; the output block is `length` rows of `head_size` values `hidden` apart
+                // in `context`.
                 unsafe {
                     // scores = scale * Q K^T
                     gemm::gemm(
@@ -477,8 +531,8 @@ impl Encoder {
                         1,
                         stride as isize,
                         key,
-                        stride as isize,
                         1,
+                        key_stride as isize,
                         0.0,
                         scale,
                         false,
@@ -488,7 +542,7 @@ impl Encoder {
                     );
                 }
                 kernels::softmax_rows(scores, length);
-                let output = context[sequence.start * hidden + head * head_size..].as_mut_ptr();
+                let output = context[output_start..].as_mut_ptr();
                 // SAFETY: as above. context = softmax(scores) V
                 unsafe {
                     gemm::gemm(
@@ -516,4 +570,13 @@ impl Encoder {
             }
         }
     }
+}
+
+/// The attention inputs of one layer: queries and values row by row, keys transposed.
+struct Projections<'a> {
+    /// `[tokens, 2 * hidden]`: each row holds a token's query then its value.
+    query_value: &'a [f32],
+    /// `[hidden, key_stride]`: row `d` holds dimension `d` of every token's key.
+    keys_transposed: &'a [f32],
+    key_stride: usize,
 }
