@@ -14,7 +14,7 @@ pub fn encode(vector: &[f32]) -> Vec<u8> {
 
 /// Decodes little-endian `float32` bytes into a vector.
 pub fn decode(bytes: &[u8]) -> Result<Vec<f32>> {
-    if bytes.len() % 4 != 0 {
+    if !bytes.len().is_multiple_of(4) {
         return Err(Error::InvalidBlob { length: bytes.len() });
     }
     Ok(bytes

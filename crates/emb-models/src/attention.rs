@@ -249,7 +249,7 @@ mod avx512 {
             value_stride: usize,
             length: usize,
         ) -> [[f32; D]; ROWS] {
-            assert!(D % LANES == 0 && D <= 4 * LANES);
+            assert!(D.is_multiple_of(LANES) && D <= 4 * LANES);
             if length == 0 {
                 return [[0.0; D]; ROWS];
             }

@@ -300,7 +300,7 @@ impl Encoder {
             }
         };
         let hidden = config.hidden_size;
-        if config.num_attention_heads == 0 || hidden % config.num_attention_heads != 0 {
+        if config.num_attention_heads == 0 || !hidden.is_multiple_of(config.num_attention_heads) {
             return Err(ModelError::invalid(
                 folder.join("config.json"),
                 format!(

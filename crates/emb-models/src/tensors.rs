@@ -92,7 +92,7 @@ impl TensorFile {
         let length: usize = shape.iter().product();
         let start = data.as_ptr() as usize - self.map.as_ptr() as usize;
         match view.dtype() {
-            Dtype::F32 if start % 4 == 0 => {
+            Dtype::F32 if start.is_multiple_of(4) => {
                 Ok(Weights::Mapped { map: Arc::clone(&self.map), start, length })
             }
             Dtype::F32 => Ok(Weights::Owned(
