@@ -47,7 +47,9 @@ def main():
             if best_st is None or st["seconds"] < best_st["seconds"]:
                 best_st = st
         rows.append((pathlib.Path(corpus).name, best_emb, best_st))
-    print(f"model {MODEL}; sentence-transformers {rows[0][2].get('torch', '')} on {rows[0][2]['threads']} threads, batch 32")
+    st = rows[0][2]
+    print(f"model {MODEL}; sentence-transformers {st.get('sentence_transformers', '?')} "
+          f"(torch {st.get('torch', '?')}, CPU) on {st['threads']} threads, batch 32")
     print(f"{'corpus':22} {'texts':>6} {'tokens':>7} {'emb texts/s':>12} {'st texts/s':>11} {'ratio':>6} "
           f"{'emb tokens/s':>13} {'GFLOP/s':>8} {'of peak':>8}")
     for name, emb, st in rows:

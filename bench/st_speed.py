@@ -25,7 +25,8 @@ def main():
             model.encode(texts, batch_size=32)
             best = min(best, time.perf_counter() - start)
     print(json.dumps({"texts": len(texts), "seconds": best, "texts_per_second": len(texts) / best,
-                      "threads": threads, "torch": torch.__version__}))
+                      "threads": threads, "torch": torch.__version__,
+                      "sentence_transformers": __import__("sentence_transformers").__version__}))
 
 
 if __name__ == "__main__":

@@ -369,6 +369,17 @@ impl Encoder {
         self.hidden
     }
 
+    /// The work of encoding one sequence of `length` tokens, in multiply-adds per layer:
+    /// the dense layers grow with the length, attention with its square.
+    pub(crate) fn relative_cost(&self, length: usize) -> f64 {
+        let hidden = self.hidden as f64;
+        let intermediate =
+            self.layers.first().map_or(0.0, |layer| layer.intermediate.outputs as f64);
+        let length = length as f64;
+        length * (4.0 * hidden * hidden + 2.0 * hidden * intermediate)
+            + 2.0 * length * length * hidden
+    }
+
     /// Runs the encoder over a packed batch and returns the last hidden states,
     /// `[batch.tokens(), hidden]` row-major.
     pub(crate) fn forward(

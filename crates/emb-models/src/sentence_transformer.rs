@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 
 use emb_core::{Embedder, Input, InputKind, Vector};
 use gemm::Parallelism;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use rayon::prelude::*;
 use serde::Deserialize;
 use tokenizers::Tokenizer;
@@ -16,6 +18,42 @@ use crate::pooling::Pooling;
 
 /// At most this many tokens go through the encoder in one packed batch.
 const BATCH_TOKENS: usize = 4096;
+/// Batches shrink toward the end of a plan, but not below this many tokens.
+const MINIMUM_BATCH_TOKENS: usize = 256;
+
+/// Groups sequences (by index into `lengths`) into packed batches, longest first.
+///
+/// Batches hold at most [`BATCH_TOKENS`] tokens; as the work left shrinks, so do they (each
+/// takes about `1 / (2 * threads)` of the estimated cost left, never under
+/// [`MINIMUM_BATCH_TOKENS`]), so that when batches are taken in order by `threads` workers, all
+/// finish at about the same time. `cost` estimates a sequence's work from its length.
+fn plan_batches(lengths: &[usize], threads: usize, cost: impl Fn(usize) -> f64) -> Vec<Vec<usize>> {
+    let mut order: Vec<usize> = (0..lengths.len()).collect();
+    order.sort_by_key(|&index| std::cmp::Reverse(lengths[index]));
+    let mut remaining: f64 = lengths.iter().map(|&length| cost(length)).sum();
+    let mut batches = Vec::new();
+    let mut current = Vec::new();
+    let (mut current_tokens, mut current_cost) = (0, 0.0);
+    let mut target = remaining / (2 * threads) as f64;
+    for index in order {
+        let length = lengths[index];
+        let full = current_tokens + length > BATCH_TOKENS
+            || (current_cost >= target && current_tokens >= MINIMUM_BATCH_TOKENS);
+        if !current.is_empty() && full {
+            batches.push(std::mem::take(&mut current));
+            remaining -= current_cost;
+            (current_tokens, current_cost) = (0, 0.0);
+            target = remaining / (2 * threads) as f64;
+        }
+        current.push(index);
+        current_tokens += length;
+        current_cost += cost(length);
+    }
+    if !current.is_empty() {
+        batches.push(current);
+    }
+    batches
+}
 
 /// What a loaded model is, for listings and `emb models info`.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -331,26 +369,10 @@ impl SentenceTransformer {
             })
             .collect();
 
-        // Longest first, so batches hold similar lengths and the big ones start early.
-        let mut order: Vec<usize> = (0..sequences.len()).collect();
-        order.sort_by_key(|&index| std::cmp::Reverse(sequences[index].len()));
-        let total_tokens: usize = sequences.iter().map(Vec::len).sum();
         let threads = rayon::current_num_threads().max(1);
-        // Enough batches to keep every core busy, none larger than BATCH_TOKENS.
-        let budget = total_tokens.div_ceil(threads).clamp(1, BATCH_TOKENS);
-        let mut batches: Vec<Vec<usize>> = Vec::new();
-        let mut current = Vec::new();
-        let mut current_tokens = 0;
-        for index in order {
-            let length = sequences[index].len();
-            if !current.is_empty() && current_tokens + length > budget {
-                batches.push(std::mem::take(&mut current));
-                current_tokens = 0;
-            }
-            current.push(index);
-            current_tokens += length;
-        }
-        batches.push(current);
+        let lengths: Vec<usize> = sequences.iter().map(Vec::len).collect();
+        let batches = plan_batches(&lengths, threads, |length| self.encoder.relative_cost(length));
+        let total_tokens: usize = lengths.iter().sum();
         // One batch alone gets every core inside its matrix products.
         let parallelism = if batches.len() == 1 && total_tokens >= 64 && threads > 1 {
             Parallelism::Rayon(threads)
@@ -359,27 +381,33 @@ impl SentenceTransformer {
         };
 
         let width = self.encoder.hidden_size();
-        let pooled: Vec<Vec<(usize, Vector)>> = batches
-            .par_iter()
-            .map(|members| {
-                let mut batch = PackedBatch::new();
-                for &index in members {
-                    batch.push(&sequences[index]);
-                }
-                let states = self.encoder.forward(&batch, parallelism)?;
-                Ok(members
-                    .iter()
-                    .zip(batch.sequences())
-                    .map(|(&index, range)| {
+        // Workers take batches in order from a shared counter, so the shrinking batches at the
+        // end of the plan are what finishes last on every core.
+        let next = AtomicUsize::new(0);
+        let workers = threads.min(batches.len());
+        let pooled: Vec<Vec<(usize, Vector)>> = (0..workers)
+            .into_par_iter()
+            .map(|_| {
+                let mut done = Vec::new();
+                loop {
+                    let Some(members) = batches.get(next.fetch_add(1, Ordering::Relaxed)) else {
+                        return Ok(done);
+                    };
+                    let mut batch = PackedBatch::new();
+                    for &index in members {
+                        batch.push(&sequences[index]);
+                    }
+                    let states = self.encoder.forward(&batch, parallelism)?;
+                    for (&index, range) in members.iter().zip(batch.sequences()) {
                         let mut vector = Vec::with_capacity(self.info.dimensions);
                         let rows = &states[range.start * width..range.end * width];
                         self.pooling.pool(rows, width, prompt_tokens, &mut vector);
                         if self.info.normalize {
                             emb_core::distance::normalize(&mut vector);
                         }
-                        (index, vector)
-                    })
-                    .collect())
+                        done.push((index, vector));
+                    }
+                }
             })
             .collect::<Result<_>>()?;
         let mut vectors = vec![Vec::new(); texts.len()];
@@ -429,5 +457,30 @@ impl Embedder for SentenceTransformer {
 impl SentenceTransformer {
     fn wrap(&self, error: ModelError) -> emb_core::Error {
         emb_core::Error::Embedding { model: self.info.name.clone(), source: Box::new(error) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_cover_every_sequence_once_and_shrink_at_the_end() {
+        let lengths: Vec<usize> = (0..2000).map(|i| 5 + (i * 7919) % 250).collect();
+        let batches = plan_batches(&lengths, 2, |length| length as f64);
+        let mut seen: Vec<usize> = batches.iter().flatten().copied().collect();
+        seen.sort_unstable();
+        assert_eq!(seen, (0..2000).collect::<Vec<_>>());
+        let tokens: Vec<usize> =
+            batches.iter().map(|batch| batch.iter().map(|&i| lengths[i]).sum()).collect();
+        assert!(tokens.iter().all(|&t| t <= BATCH_TOKENS));
+        assert!(tokens[0] > 4 * tokens[tokens.len() - 2], "{tokens:?}");
+        // Longest first.
+        assert!(lengths[batches[0][0]] >= lengths[*batches.last().unwrap().last().unwrap()]);
+    }
+
+    #[test]
+    fn a_few_short_texts_make_one_batch() {
+        assert_eq!(plan_batches(&[3, 9, 4], 2, |length| length as f64), vec![vec![1, 2, 0]]);
     }
 }
