@@ -81,6 +81,9 @@ enum Activation {
     Relu,
 }
 
+/// Products with at most this many rows use dot products instead of a GEMM.
+const SMALL_PRODUCT_ROWS: usize = 4;
+
 /// `y = x W^T + b` with `W` of shape `[outputs, inputs]`.
 struct Linear {
     weight: Weights,
@@ -157,6 +160,18 @@ impl Linear {
             return;
         }
         assert!(output.len() > (rows - 1) * row_stride + (self.outputs - 1) * column_stride);
+        let weight = self.weight.as_slice();
+        if rows <= SMALL_PRODUCT_ROWS {
+            // A GEMM would pack the whole weight matrix for a few rows; dot products against
+            // the weight rows read it once, in order.
+            for (feature, weight_row) in weight.chunks_exact(self.inputs).enumerate() {
+                for (row, input_row) in input.chunks_exact(self.inputs).enumerate() {
+                    output[row * row_stride + feature * column_stride] =
+                        emb_core::distance::dot(input_row, weight_row);
+                }
+            }
+            return;
+        }
         // SAFETY: `input` is rows x inputs row-major; `output` holds element (row, feature) at
         // row * row_stride + feature * column_stride (checked in bounds above); the weight is
         // outputs x inputs row-major, read as its transpose (inputs x outputs).
@@ -172,7 +187,7 @@ impl Linear {
                 input.as_ptr(),
                 1,
                 self.inputs as isize,
-                self.weight.as_slice().as_ptr(),
+                weight.as_ptr(),
                 self.inputs as isize,
                 1,
                 0.0,
