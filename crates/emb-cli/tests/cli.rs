@@ -285,3 +285,111 @@ fn pull_offline_names_the_alternative() {
         .stderr(predicate::str::contains("download of sentence-transformers/all-MiniLM-L6-v2"))
         .stderr(predicate::str::contains("scripts/fetch-model"));
 }
+
+/// A loopback stand-in for the Hugging Face hub: the model listing API and file downloads,
+/// served from the real model folder. Returns the endpoint and the requests it saw.
+fn fake_hub(folder: PathBuf) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = std::sync::Arc::clone(&seen);
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(64) {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut request_line = String::new();
+            reader.read_line(&mut request_line).unwrap();
+            let mut authorization = String::new();
+            loop {
+                let mut header = String::new();
+                if reader.read_line(&mut header).unwrap() == 0 || header.trim().is_empty() {
+                    break;
+                }
+                // Header names are case-insensitive: keep them lower-cased.
+                if let Some(value) = header.to_ascii_lowercase().strip_prefix("authorization:") {
+                    value.trim().clone_into(&mut authorization);
+                }
+            }
+            let path = request_line.split_whitespace().nth(1).unwrap_or_default().to_owned();
+            log.lock().unwrap().push(format!("{path} {authorization}"));
+            let body = if path == "/api/models/sentence-transformers/all-MiniLM-L6-v2/revision/main"
+            {
+                let files = [
+                    "config.json",
+                    "model.safetensors",
+                    "modules.json",
+                    "sentence_bert_config.json",
+                    "tokenizer.json",
+                    "tokenizer_config.json",
+                    "vocab.txt",
+                    "special_tokens_map.json",
+                    "config_sentence_transformers.json",
+                    "1_Pooling/config.json",
+                    "pytorch_model.bin",
+                    "onnx/model.onnx",
+                    "README.md",
+                ];
+                let siblings: Vec<_> =
+                    files.iter().map(|file| serde_json::json!({ "rfilename": file })).collect();
+                Some(
+                    serde_json::json!({ "sha": "0123abc", "siblings": siblings })
+                        .to_string()
+                        .into_bytes(),
+                )
+            } else {
+                path.strip_prefix("/sentence-transformers/all-MiniLM-L6-v2/resolve/0123abc/")
+                    .and_then(|file| std::fs::read(folder.join(file)).ok())
+            };
+            let _ = match body {
+                Some(body) => stream
+                    .write_all(
+                        format!(
+                            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                            body.len()
+                        )
+                        .as_bytes(),
+                    )
+                    .and_then(|()| stream.write_all(&body)),
+                None => stream.write_all(
+                    b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                ),
+            };
+        }
+    });
+    (endpoint, seen)
+}
+
+#[test]
+fn pull_downloads_a_model_from_the_hub_into_the_cache() {
+    let sandbox = Sandbox::new();
+    let (endpoint, seen) = fake_hub(model_folder());
+    sandbox
+        .emb()
+        .env_remove("EMB_OFFLINE")
+        .env("HF_ENDPOINT", &endpoint)
+        .env("HF_TOKEN", "secret-token")
+        .args(["models", "pull", "all-MiniLM-L6-v2"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "installed sentence-transformers/all-MiniLM-L6-v2 (384 dimensions)",
+        ));
+    let requests = seen.lock().unwrap().clone();
+    assert!(
+        requests.iter().all(|request| request.ends_with(" bearer secret-token")),
+        "{requests:?}"
+    );
+    assert!(!requests
+        .iter()
+        .any(|request| request.contains("pytorch_model.bin") || request.contains("onnx")));
+    let cached = sandbox.path().join("models/sentence-transformers/all-MiniLM-L6-v2");
+    assert!(cached.join("1_Pooling/config.json").is_file());
+    assert!(!sandbox.path().join("models/sentence-transformers/all-MiniLM-L6-v2.partial").exists());
+    // The pulled copy is used offline by name, and gives the reference vector.
+    let (text, expected) = reference(0);
+    let output =
+        sandbox.emb().args(["embed", "-m", "all-MiniLM-L6-v2", "-c", &text]).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(cosine(&vector_from(&output.stdout), &expected) >= 0.99999);
+}
