@@ -9,47 +9,42 @@ use crate::{Error, Result};
 /// Lanes of independent accumulators: enough for one AVX-512 register, or two AVX2 ones.
 const LANES: usize = 16;
 
+/// Sums `term(x, y)` over the pairs of `a` and `b` (up to the shorter length) in `LANES`
+/// independent accumulators, so the compiler can vectorise the loop; `accumulate(x, y, sum)`
+/// returns `sum + term(x, y)`.
+#[inline(always)]
+fn sum_pairs(a: &[f32], b: &[f32], accumulate: impl Fn(f32, f32, f32) -> f32) -> f32 {
+    let length = a.len().min(b.len());
+    let (a, b) = (&a[..length], &b[..length]);
+    let mut sums = [0.0_f32; LANES];
+    let mut a_chunks = a.chunks_exact(LANES);
+    let mut b_chunks = b.chunks_exact(LANES);
+    for (x, y) in a_chunks.by_ref().zip(b_chunks.by_ref()) {
+        for lane in 0..LANES {
+            sums[lane] = accumulate(x[lane], y[lane], sums[lane]);
+        }
+    }
+    let mut total: f32 = sums.iter().sum();
+    for (x, y) in a_chunks.remainder().iter().zip(b_chunks.remainder()) {
+        total = accumulate(*x, *y, total);
+    }
+    total
+}
+
 crate::multiversion! {
     /// The dot product of `a` and `b`.
     pub fn dot(a: &[f32], b: &[f32]) -> f32 {
-        let length = a.len().min(b.len());
-        let (a, b) = (&a[..length], &b[..length]);
-        let mut sums = [0.0_f32; LANES];
-        let mut a_chunks = a.chunks_exact(LANES);
-        let mut b_chunks = b.chunks_exact(LANES);
-        for (x, y) in a_chunks.by_ref().zip(b_chunks.by_ref()) {
-            for lane in 0..LANES {
-                sums[lane] = x[lane].mul_add(y[lane], sums[lane]);
-            }
-        }
-        let mut total: f32 = sums.iter().sum();
-        for (x, y) in a_chunks.remainder().iter().zip(b_chunks.remainder()) {
-            total = x.mul_add(*y, total);
-        }
-        total
+        sum_pairs(a, b, f32::mul_add)
     }
 }
 
 crate::multiversion! {
     /// The squared Euclidean distance between `a` and `b`.
     pub fn squared_l2(a: &[f32], b: &[f32]) -> f32 {
-        let length = a.len().min(b.len());
-        let (a, b) = (&a[..length], &b[..length]);
-        let mut sums = [0.0_f32; LANES];
-        let mut a_chunks = a.chunks_exact(LANES);
-        let mut b_chunks = b.chunks_exact(LANES);
-        for (x, y) in a_chunks.by_ref().zip(b_chunks.by_ref()) {
-            for lane in 0..LANES {
-                let difference = x[lane] - y[lane];
-                sums[lane] = difference.mul_add(difference, sums[lane]);
-            }
-        }
-        let mut total: f32 = sums.iter().sum();
-        for (x, y) in a_chunks.remainder().iter().zip(b_chunks.remainder()) {
+        sum_pairs(a, b, |x, y, sum| {
             let difference = x - y;
-            total = difference.mul_add(difference, total);
-        }
-        total
+            difference.mul_add(difference, sum)
+        })
     }
 }
 
