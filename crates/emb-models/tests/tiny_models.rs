@@ -1,5 +1,5 @@
 //! Parity with sentence-transformers on tiny random models that reach what all-MiniLM-L6-v2
-//! does not: a head size served by the GEMM attention path (16), RoBERTa's position offset and
+//! does not: a head size served by the GEMM attention path (16), the `RoBERTa` position offset and
 //! byte-level BPE tokenizer, the tanh GELU, float16 weights, CLS pooling, no Normalize, and
 //! truncation. `tests/fixtures/make-tiny-models.py` made the folders and reference vectors.
 
