@@ -8,6 +8,7 @@
 use std::path::Path;
 
 use gemm::Parallelism;
+use rayon::prelude::*;
 use serde::Deserialize;
 
 use crate::attention;
@@ -82,7 +83,7 @@ enum Activation {
 }
 
 /// Products with at most this many rows use dot products instead of a GEMM.
-const SMALL_PRODUCT_ROWS: usize = 4;
+const SMALL_PRODUCT_ROWS: usize = 24;
 
 /// `y = x W^T + b` with `W` of shape `[outputs, inputs]`.
 struct Linear {
@@ -163,11 +164,29 @@ impl Linear {
         let weight = self.weight.as_slice();
         if rows <= SMALL_PRODUCT_ROWS {
             // A GEMM would pack the whole weight matrix for a few rows; dot products against
-            // the weight rows read it once, in order.
-            for (feature, weight_row) in weight.chunks_exact(self.inputs).enumerate() {
-                for (row, input_row) in input.chunks_exact(self.inputs).enumerate() {
-                    output[row * row_stride + feature * column_stride] =
-                        emb_core::distance::dot(input_row, weight_row);
+            // the weight rows read it once, in order (in blocks of features, one per core).
+            let features_per_block = match parallelism {
+                Parallelism::Rayon(_) => self.outputs.div_ceil(rayon::current_num_threads().max(1)),
+                Parallelism::None => self.outputs,
+            };
+            let blocks: Vec<Vec<f32>> = weight
+                .par_chunks(features_per_block * self.inputs)
+                .map(|block| {
+                    let mut products = Vec::with_capacity(rows * block.len() / self.inputs);
+                    for weight_row in block.chunks_exact(self.inputs) {
+                        for input_row in input.chunks_exact(self.inputs) {
+                            products.push(emb_core::distance::dot(input_row, weight_row));
+                        }
+                    }
+                    products
+                })
+                .collect();
+            for (block_index, products) in blocks.iter().enumerate() {
+                for (offset, per_row) in products.chunks_exact(rows).enumerate() {
+                    let feature = block_index * features_per_block + offset;
+                    for (row, product) in per_row.iter().enumerate() {
+                        output[row * row_stride + feature * column_stride] = *product;
+                    }
                 }
             }
             return;

@@ -372,9 +372,8 @@ impl SentenceTransformer {
         let threads = rayon::current_num_threads().max(1);
         let lengths: Vec<usize> = sequences.iter().map(Vec::len).collect();
         let batches = plan_batches(&lengths, threads, |length| self.encoder.relative_cost(length));
-        let total_tokens: usize = lengths.iter().sum();
         // One batch alone gets every core inside its matrix products.
-        let parallelism = if batches.len() == 1 && total_tokens >= 64 && threads > 1 {
+        let parallelism = if batches.len() == 1 && threads > 1 {
             Parallelism::Rayon(threads)
         } else {
             Parallelism::None
