@@ -12,15 +12,10 @@ fn model_folder() -> PathBuf {
     if let Some(folder) = std::env::var_os("EMB_TEST_MODEL_DIR") {
         return folder.into();
     }
-    let home = std::env::var_os("EMB_HOME")
-        .map_or_else(|| dirs_home().join(".local/share/emb"), PathBuf::from);
-    let folder = home.join("models/sentence-transformers/all-MiniLM-L6-v2");
+    // Where `emb` itself (and scripts/fetch-model) put models: EMB_HOME, else the data folder.
+    let folder = emb::settings::home().join("models/sentence-transformers/all-MiniLM-L6-v2");
     assert!(folder.is_dir(), "no model at {}: run scripts/fetch-model", folder.display());
     folder
-}
-
-fn dirs_home() -> PathBuf {
-    std::env::var_os("HOME").map(PathBuf::from).expect("HOME is set")
 }
 
 struct Sandbox {

@@ -12,9 +12,7 @@ fn model_folder() -> PathBuf {
     if let Some(folder) = std::env::var_os("EMB_TEST_MODEL_DIR") {
         return folder.into();
     }
-    let home = std::env::var_os("EMB_HOME")
-        .map_or_else(|| dirs::data_dir().expect("a data directory").join("emb"), PathBuf::from);
-    home.join("models/sentence-transformers/all-MiniLM-L6-v2")
+    emb_models::resolve::default_home().join("models/sentence-transformers/all-MiniLM-L6-v2")
 }
 
 fn load() -> SentenceTransformer {
