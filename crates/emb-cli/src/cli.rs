@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// emb: embeddings on your own machine.
 ///
 /// Turns text into vectors with sentence-transformers models run in pure Rust,
-/// and shows how models see text.
+/// keeps them in named collections (llm's embeddings.db), and finds what is similar.
 #[derive(Debug, Parser)]
 #[command(name = "emb", version, about, long_about = None, propagate_version = true)]
 pub struct Cli {
@@ -20,11 +20,29 @@ pub struct Cli {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Embed one text and print its vector.
+    /// Embed one text: print its vector, or store it in a collection.
     ///
     /// The text comes from -c, from -i FILE, or from standard input.
-    /// Example: emb embed -c "Hello world"
+    /// Examples: emb embed -c "Hello world"
+    ///           emb embed notes note-1 -c "Buy milk" --store --metadata '{"list": "shopping"}'
     Embed(EmbedArgs),
+    /// Embed many items into a collection, skipping those already stored unchanged.
+    ///
+    /// Input: a CSV, TSV, JSON array or JSON lines file (or - for standard input; the format
+    /// is detected), files matched by --files DIR GLOB, or rows of --sql. The first column
+    /// (or key) is the id and the others, joined by spaces, the text, unless --id-column,
+    /// --text-column and --metadata-columns say otherwise.
+    /// Example: emb embed-multi docs docs.jsonl --store
+    EmbedMulti(EmbedMultiArgs),
+    /// Find the items of a collection most similar to a text or to one of its items.
+    ///
+    /// Prints JSON lines {"id", "score", "content", "metadata"}, best first.
+    /// Examples: emb similar docs -c "sqlite backup tools"
+    ///           emb similar docs some-id -n 5
+    Similar(SimilarArgs),
+    /// List, inspect, delete, export and import collections.
+    #[command(subcommand)]
+    Collections(CollectionsCommand),
     /// Show how a model tokenizes a text, and whether it would be truncated.
     ///
     /// Example: emb tokens "Embeddings turn text into vectors"
@@ -35,7 +53,7 @@ pub enum Command {
 }
 
 /// Which model, and how to prompt it.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct ModelArgs {
     /// The model: a short name, a hub id (org/name) or a folder path.
     /// Default: the one set with `emb models default`, else all-MiniLM-L6-v2.
@@ -60,16 +78,206 @@ pub struct TextSource {
     pub input: Option<PathBuf>,
 }
 
+/// Which database.
+#[derive(Debug, Args)]
+pub struct DatabaseArgs {
+    /// The database file. Default: embeddings.db in the emb home folder.
+    #[arg(short, long = "database", env = "EMB_DB", value_name = "FILE")]
+    pub database: Option<PathBuf>,
+}
+
 /// `emb embed`.
 #[derive(Debug, Args)]
 pub struct EmbedArgs {
+    /// Store the vector in this collection instead of printing it (needs an ID).
+    #[arg(requires = "id")]
+    pub collection: Option<String>,
+    /// The id of the item in the collection.
+    pub id: Option<String>,
     #[command(flatten)]
     pub source: TextSource,
+    /// Store the text with the vector.
+    #[arg(long, requires = "collection")]
+    pub store: bool,
+    /// Metadata to store with the item: a JSON object.
+    #[arg(long, requires = "collection", value_name = "JSON")]
+    pub metadata: Option<String>,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
     #[command(flatten)]
     pub model: ModelArgs,
     /// How to print the vector.
     #[arg(short, long, value_enum, default_value_t = VectorFormat::Json)]
     pub format: VectorFormat,
+}
+
+/// `emb embed-multi`.
+#[derive(Debug, Args)]
+pub struct EmbedMultiArgs {
+    /// The collection to embed into (created if missing).
+    pub collection: String,
+    /// A CSV, TSV, JSON or JSON lines file, or - for standard input.
+    pub input: Option<PathBuf>,
+    /// The input's format. Default: detected from its first bytes.
+    #[arg(long, value_enum)]
+    pub format: Option<TableFormat>,
+    /// Embed the files under DIR whose relative path matches GLOB (e.g. '**/*.md'); the id is
+    /// the relative path. Repeatable.
+    #[arg(long, num_args = 2, value_names = ["DIR", "GLOB"], action = clap::ArgAction::Append)]
+    pub files: Vec<String>,
+    /// Embed the rows of this SQL query, run on the database (see --attach).
+    #[arg(long, value_name = "SQL", conflicts_with_all = ["input", "files"])]
+    pub sql: Option<String>,
+    /// Attach another database for --sql, as ALIAS. Repeatable.
+    #[arg(long, num_args = 2, value_names = ["ALIAS", "PATH"], action = clap::ArgAction::Append, requires = "sql")]
+    pub attach: Vec<String>,
+    /// The column (or JSON key) holding the id. Default: the first.
+    #[arg(long, value_name = "NAME")]
+    pub id_column: Option<String>,
+    /// A column to embed (repeatable or comma-separated). Default: all but the id and metadata.
+    #[arg(long, value_name = "NAME", value_delimiter = ',')]
+    pub text_column: Vec<String>,
+    /// Columns to store as metadata instead of embedding them (comma-separated).
+    #[arg(long, value_name = "NAMES", value_delimiter = ',')]
+    pub metadata_columns: Vec<String>,
+    /// Store each item's text with its vector.
+    #[arg(long)]
+    pub store: bool,
+    /// Prepend this to every id.
+    #[arg(long, default_value = "")]
+    pub prefix: String,
+    /// Prepend this to every text before embedding it (e.g. `search_document: `).
+    #[arg(long, default_value = "")]
+    pub prepend: String,
+    /// Items per batch (and per transaction).
+    #[arg(long, default_value_t = 256)]
+    pub batch_size: usize,
+    /// Report bad items on stderr and go on, instead of stopping at the first.
+    #[arg(long)]
+    pub skip_errors: bool,
+    /// Refuse texts longer than this many bytes.
+    #[arg(long, default_value_t = 1_000_000, value_name = "BYTES")]
+    pub max_text_bytes: usize,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
+
+/// A table format for `emb embed-multi`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TableFormat {
+    /// Comma-separated values with a header row.
+    Csv,
+    /// Tab-separated values with a header row.
+    Tsv,
+    /// A JSON array of objects.
+    Json,
+    /// One JSON object per line.
+    Jsonl,
+}
+
+/// `emb similar`.
+#[derive(Debug, Args)]
+pub struct SimilarArgs {
+    /// The collection to search.
+    pub collection: String,
+    /// Find items similar to the stored item with this id (it is left out of the results).
+    #[arg(conflicts_with_all = ["content", "input"])]
+    pub id: Option<String>,
+    #[command(flatten)]
+    pub source: TextSource,
+    /// How many results.
+    #[arg(short = 'n', long, default_value_t = 10)]
+    pub number: usize,
+    /// Only items whose id starts with this.
+    #[arg(long, default_value = "")]
+    pub prefix: String,
+    /// Only items at least this similar (cosine, -1 to 1).
+    #[arg(long)]
+    pub threshold: Option<f32>,
+    /// Print "id (score)" and the content as plain text instead of JSON lines.
+    #[arg(short, long)]
+    pub plain: bool,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
+
+/// `emb collections ...`.
+#[derive(Debug, Subcommand)]
+pub enum CollectionsCommand {
+    /// List the collections with their model, item count and dimensions.
+    List {
+        /// Print JSON lines instead of a table.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Show one collection: model, count, dimensions, size.
+    Info {
+        /// The collection.
+        name: String,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Delete a collection and everything in it.
+    Delete {
+        /// The collection.
+        name: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Write a collection's items and vectors to a file (or standard output).
+    ///
+    /// jsonl: one {"id", "embedding", "content", "metadata"} per line. csv: id, content,
+    /// metadata and one column per dimension. npy: a float32 matrix (count x dimensions), with
+    /// the ids, content and metadata in a JSON lines file beside it (same name, .jsonl).
+    Export {
+        /// The collection.
+        name: String,
+        /// The file format.
+        #[arg(long, value_enum, default_value_t = ExportFormat::Jsonl)]
+        format: ExportFormat,
+        /// The file to write. Default: standard output (jsonl and csv only).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Read items with their vectors from a JSON lines file (as export writes it) into a
+    /// collection, without running a model.
+    Import {
+        /// The collection (created if missing).
+        name: String,
+        /// The JSON lines file, or - for standard input.
+        input: PathBuf,
+        /// The model the vectors came from, recorded for a new collection.
+        /// Default: the collection's, or the default model.
+        #[arg(short, long, env = "EMB_MODEL")]
+        model: Option<String>,
+        /// Items per transaction.
+        #[arg(long, default_value_t = 1000)]
+        batch_size: usize,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+}
+
+/// A file format for `emb collections export`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// JSON lines.
+    Jsonl,
+    /// Comma-separated values.
+    Csv,
+    /// A NumPy float32 matrix plus a JSON lines file of ids.
+    Npy,
 }
 
 /// How a vector is printed.

@@ -39,6 +39,16 @@ crate::multiversion! {
 }
 
 crate::multiversion! {
+    /// The dot product of `query` with each row of `rows` (row-major, `query.len()` columns),
+    /// written to `scores`: the inner loop of an exact scan.
+    pub fn dot_rows(rows: &[f32], query: &[f32], scores: &mut [f32]) {
+        for (row, score) in rows.chunks_exact(query.len().max(1)).zip(scores) {
+            *score = sum_pairs(row, query, f32::mul_add);
+        }
+    }
+}
+
+crate::multiversion! {
     /// The squared Euclidean distance between `a` and `b`.
     pub fn squared_l2(a: &[f32], b: &[f32]) -> f32 {
         sum_pairs(a, b, |x, y, sum| {

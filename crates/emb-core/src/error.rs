@@ -43,4 +43,13 @@ pub enum Error {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// A store (a database of collections) failed.
+    #[error("{context}: {source}")]
+    Store {
+        /// What was being done, and where.
+        context: String,
+        /// The underlying cause.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
 }

@@ -22,11 +22,13 @@ mod embedder;
 mod error;
 mod input;
 pub mod simd;
+pub mod store;
 pub mod topk;
 
 pub use embedder::Embedder;
 pub use error::{Error, Result};
 pub use input::{Input, InputKind};
+pub use store::Store;
 
 /// A dense embedding vector.
 pub type Vector = Vec<f32>;

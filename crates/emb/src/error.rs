@@ -21,4 +21,43 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// Searching failed.
+    #[error(transparent)]
+    Index(#[from] emb_index::Error),
+    /// An input item is bad; nothing of its batch was written.
+    #[error("{problem}\n{stored} items before it were stored; fix the input (or pass --skip-errors) and run again: stored items are skipped")]
+    Input {
+        /// What is wrong, and where.
+        problem: crate::sources::Problem,
+        /// How many items were stored before it.
+        stored: u64,
+    },
+    /// There is no collection of that name.
+    #[error("there is no collection named {name:?} in {database} (collections: {known})")]
+    NoSuchCollection {
+        /// The name asked for.
+        name: String,
+        /// The database looked in.
+        database: std::path::PathBuf,
+        /// The collections there are.
+        known: String,
+    },
+    /// There is no item of that id in the collection.
+    #[error("collection {collection:?} has no item with id {id:?}")]
+    NoSuchItem {
+        /// The collection.
+        collection: String,
+        /// The id asked for.
+        id: String,
+    },
+    /// A collection is being written or searched with a model other than the one that made it.
+    #[error("collection {collection:?} was embedded with {stored}, not {requested}: vectors of different models cannot be compared; use -m {stored} or another collection")]
+    ModelMismatch {
+        /// The collection.
+        collection: String,
+        /// The model recorded for it.
+        stored: String,
+        /// The model asked for.
+        requested: String,
+    },
 }

@@ -16,14 +16,23 @@
 //! (cosine >= 0.99999 on the reference texts).
 #![warn(missing_docs)]
 
+mod database;
 mod error;
+mod import;
+mod ingest;
 mod model;
 pub mod settings;
+pub mod sources;
 
+pub use database::{Database, Hit, Search, Target};
+pub use emb_core::store::{CollectionInfo, Record, Store};
+pub use emb_core::Error as CoreError;
 pub use emb_core::{blob, distance, topk, Embedder, Input, InputKind, Vector};
 pub use emb_models::resolve::{hub_id, Located, Locator, Source};
 pub use emb_models::{Embedded, ModelInfo, TokenReport};
 pub use error::{Error, Result};
+pub use import::Importer;
+pub use ingest::{content_hash, IngestOptions, IngestReport};
 pub use model::{describe, EmbedOptions, Model};
 
 /// The cosine similarity of every vector in `left` with every vector in `right`.

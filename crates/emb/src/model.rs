@@ -69,6 +69,11 @@ impl Model {
         Ok(self.inner.embed_texts(texts, prompt.as_deref())?)
     }
 
+    /// The prompt `options` put before every text (`None` for none).
+    pub fn prompt(&self, options: &EmbedOptions) -> Result<Option<String>> {
+        Ok(self.inner.resolve_prompt(options.prompt.as_deref(), options.prompt_name.as_deref())?)
+    }
+
     /// Shows how `text` is tokenized (with the prompt of `options`), and whether it would be
     /// truncated.
     pub fn tokenize(&self, text: &str, options: &EmbedOptions) -> Result<TokenReport> {

@@ -1,8 +1,8 @@
-//! `emb embed`: embed one text and print its vector.
+//! `emb embed`: embed one text and print its vector, or store it in a collection.
 
 use std::fmt::Write as _;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use base64::Engine as _;
 
 use crate::cli::{EmbedArgs, VectorFormat};
@@ -11,6 +11,9 @@ use crate::output::Printer;
 
 pub fn run(arguments: &EmbedArgs) -> Result<()> {
     let text = read_text(&arguments.source, None)?;
+    if let (Some(collection), Some(id)) = (&arguments.collection, &arguments.id) {
+        return store(arguments, collection, id, text);
+    }
     let (model, options) = super::load_model(&arguments.model)?;
     let mut embedded = model.embed_with(&[text.as_str()], &options)?;
     if embedded.truncated > 0 {
@@ -41,5 +44,37 @@ pub fn run(arguments: &EmbedArgs) -> Result<()> {
         }
     }
     printer.finish()?;
+    Ok(())
+}
+
+/// `emb embed COLLECTION ID`: stores one item, through the same path as `embed-multi`.
+fn store(arguments: &EmbedArgs, collection: &str, id: &str, text: String) -> Result<()> {
+    let metadata = match &arguments.metadata {
+        None => None,
+        Some(json) => match serde_json::from_str(json).context("--metadata is not valid JSON")? {
+            serde_json::Value::Object(object) => Some(object),
+            other => anyhow::bail!("--metadata must be a JSON object, not {other}"),
+        },
+    };
+    let mut database = super::open_database(&arguments.database)?;
+    let (model, embed) = super::load_collection_model(&database, collection, &arguments.model)?;
+    let item = emb::sources::Incoming {
+        id: id.to_owned(),
+        text,
+        metadata,
+        origin: "the input".to_owned(),
+    };
+    let options =
+        emb::IngestOptions { store_content: arguments.store, embed, ..Default::default() };
+    let report = database.ingest(
+        collection,
+        &model,
+        Box::new(std::iter::once(Ok(item))),
+        &options,
+        &mut |_| {},
+    )?;
+    if report.truncated > 0 {
+        eprintln!("warning: the text was truncated at the model's maximum length");
+    }
     Ok(())
 }

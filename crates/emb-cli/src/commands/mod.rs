@@ -1,17 +1,23 @@
 //! One file per command; [`run`] dispatches.
 
+mod collections;
 mod embed;
+mod embed_multi;
 mod models;
+mod similar;
 mod tokens;
 
 use anyhow::{Context, Result};
 
-use crate::cli::{Cli, Command, ModelArgs};
+use crate::cli::{Cli, Command, DatabaseArgs, ModelArgs};
 
 /// Runs the command `cli` names.
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Embed(arguments) => embed::run(&arguments),
+        Command::EmbedMulti(arguments) => embed_multi::run(&arguments),
+        Command::Similar(arguments) => similar::run(&arguments),
+        Command::Collections(command) => collections::run(command),
         Command::Tokens(arguments) => tokens::run(&arguments),
         Command::Models(command) => models::run(command),
     }
@@ -31,4 +37,37 @@ fn load_model(arguments: &ModelArgs) -> Result<(emb::Model, emb::EmbedOptions)> 
         prompt_name: arguments.prompt_name.clone(),
     };
     Ok((model, options))
+}
+
+/// Opens the database `arguments` name (`-d`/`EMB_DB`, else the default one).
+fn open_database(arguments: &DatabaseArgs) -> Result<emb::Database> {
+    let path = arguments.database.clone().unwrap_or_else(emb::Database::default_path);
+    emb::Database::open(&path)
+        .with_context(|| format!("cannot open the database {}", path.display()))
+}
+
+/// The model to use with `collection`: the one `-m` names, else the collection's own, else the
+/// default model. A model other than the collection's is refused.
+fn load_collection_model(
+    database: &emb::Database,
+    collection: &str,
+    arguments: &ModelArgs,
+) -> Result<(emb::Model, emb::EmbedOptions)> {
+    let stored = database.collection(collection)?.map(|info| info.model);
+    if let (Some(stored), Some(requested)) = (&stored, &arguments.model) {
+        if !stored.is_empty() && emb::hub_id(stored) != emb::hub_id(requested) {
+            return Err(emb::Error::ModelMismatch {
+                collection: collection.to_owned(),
+                stored: stored.clone(),
+                requested: requested.clone(),
+            }
+            .into());
+        }
+    }
+    let name = arguments
+        .model
+        .clone()
+        .or_else(|| stored.clone().filter(|model| !model.is_empty()))
+        .unwrap_or_else(|| model_name(None));
+    load_model(&ModelArgs { model: Some(name), ..arguments.clone() })
 }

@@ -1,0 +1,151 @@
+//! `emb embed-multi`: embed many items into a collection.
+
+use std::io::BufRead;
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use emb::sources::{self, Columns, Format, Items};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::cli::{EmbedMultiArgs, TableFormat};
+
+pub fn run(arguments: &EmbedMultiArgs) -> Result<()> {
+    let mut database = super::open_database(&arguments.database)?;
+    let columns = Columns {
+        id: arguments.id_column.clone(),
+        text: arguments.text_column.clone(),
+        metadata: arguments.metadata_columns.clone(),
+    };
+    let (items, total) = open_items(arguments, &database, columns)?;
+    let (model, embed) =
+        super::load_collection_model(&database, &arguments.collection, &arguments.model)?;
+    let options = emb::IngestOptions {
+        batch_size: arguments.batch_size,
+        store_content: arguments.store,
+        prefix: arguments.prefix.clone(),
+        prepend: arguments.prepend.clone(),
+        skip_errors: arguments.skip_errors,
+        max_text_bytes: arguments.max_text_bytes,
+        embed,
+    };
+    let bar = progress_bar(total);
+    let started = Instant::now();
+    let mut reported = 0;
+    let outcome = database.ingest(&arguments.collection, &model, items, &options, &mut |report| {
+        for problem in &report.problems[reported..] {
+            bar.suspend(|| eprintln!("skipped {problem}"));
+        }
+        reported = report.problems.len();
+        bar.set_position(report.seen());
+    });
+    bar.finish_and_clear();
+    let report = outcome?;
+    let seconds = started.elapsed().as_secs_f64();
+    eprintln!(
+        "{}: {} embedded, {} updated, {} unchanged{} ({} items in {seconds:.1} s, {:.0} items/s)",
+        arguments.collection,
+        report.embedded,
+        report.updated,
+        report.skipped,
+        if report.problems.is_empty() {
+            String::new()
+        } else {
+            format!(", {} bad items skipped", report.problems.len())
+        },
+        report.seen(),
+        report.seen() as f64 / seconds.max(1e-9),
+    );
+    if report.truncated > 0 {
+        eprintln!(
+            "warning: {} texts were longer than the model's maximum length and were truncated \
+             (see `emb tokens`)",
+            report.truncated
+        );
+    }
+    Ok(())
+}
+
+/// The items the arguments name, and how many there are when that is cheap to know.
+fn open_items(
+    arguments: &EmbedMultiArgs,
+    database: &emb::Database,
+    columns: Columns,
+) -> Result<(Items, Option<u64>)> {
+    if let Some(query) = &arguments.sql {
+        let connection = database.store().connection();
+        for pair in arguments.attach.chunks(2) {
+            connection
+                .execute("ATTACH DATABASE ?1 AS ?2", [&pair[1], &pair[0]])
+                .with_context(|| format!("cannot attach {} as {}", pair[1], pair[0]))?;
+        }
+        let items =
+            sources::read_sql(connection, query, columns).map_err(|p| anyhow::anyhow!("{p}"))?;
+        return Ok((items, None));
+    }
+    if !arguments.files.is_empty() {
+        let mut all: Vec<Items> = Vec::new();
+        for pair in arguments.files.chunks(2) {
+            all.push(
+                sources::read_files(Path::new(&pair[0]), &pair[1])
+                    .map_err(|problem| anyhow::anyhow!("--files {problem}"))?,
+            );
+        }
+        return Ok((Box::new(all.into_iter().flatten()), None));
+    }
+    let format = arguments.format.map(|format| match format {
+        TableFormat::Csv => Format::Csv,
+        TableFormat::Tsv => Format::Tsv,
+        TableFormat::Json => Format::Json,
+        TableFormat::Jsonl => Format::Jsonl,
+    });
+    let (reader, total): (Box<dyn BufRead + Send>, Option<u64>) = match arguments.input.as_deref()
+    {
+        None => bail!("nothing to embed: give an input file (or - for standard input), --files DIR GLOB, or --sql"),
+        Some(path) if path == Path::new("-") => {
+            (Box::new(std::io::BufReader::new(std::io::stdin())), None)
+        }
+        Some(path) => {
+            let file = std::fs::File::open(path)
+                .with_context(|| format!("cannot open {}", path.display()))?;
+            (Box::new(std::io::BufReader::with_capacity(1 << 16, file)), count_lines(path))
+        }
+    };
+    let items = sources::read_table(reader, format, columns).context("cannot read the input")?;
+    Ok((items, total))
+}
+
+/// The number of lines of the file at `path`, as a progress bar's total (an estimate: a CSV
+/// header or a quoted newline makes it one off).
+fn count_lines(path: &Path) -> Option<u64> {
+    let file = std::fs::File::open(path).ok()?;
+    let mut reader = std::io::BufReader::with_capacity(1 << 16, file);
+    let mut lines = 0;
+    loop {
+        let buffer = reader.fill_buf().ok()?;
+        if buffer.is_empty() {
+            return Some(lines);
+        }
+        lines += buffer.split(|&byte| byte == b'\n').count() as u64 - 1;
+        let length = buffer.len();
+        reader.consume(length);
+    }
+}
+
+/// A progress bar on stderr (invisible when stderr is not a terminal).
+fn progress_bar(total: Option<u64>) -> ProgressBar {
+    let bar = match total {
+        Some(total) => ProgressBar::new(total).with_style(
+            ProgressStyle::with_template(
+                "{spinner} {bar:40} {pos}/{len} items  {per_sec}  ETA {eta}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ),
+        None => ProgressBar::new_spinner().with_style(
+            ProgressStyle::with_template("{spinner} {pos} items  {per_sec}  {elapsed}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        ),
+    };
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    bar
+}

@@ -1,0 +1,41 @@
+//! `emb similar`: the items of a collection nearest a text or one of its items.
+
+use anyhow::Result;
+use emb::{Search, Target};
+
+use crate::cli::SimilarArgs;
+use crate::input::read_text;
+use crate::output::Printer;
+
+pub fn run(arguments: &SimilarArgs) -> Result<()> {
+    let database = super::open_database(&arguments.database)?;
+    database.require(&arguments.collection)?;
+    let target = if let Some(id) = &arguments.id {
+        Target::Id(id.clone())
+    } else {
+        let text = read_text(&arguments.source, None)?;
+        let (model, options) =
+            super::load_collection_model(&database, &arguments.collection, &arguments.model)?;
+        Target::Vector(model.embed_with(&[text], &options)?.vectors.remove(0))
+    };
+    let search = Search {
+        target,
+        k: arguments.number,
+        prefix: arguments.prefix.clone(),
+        threshold: arguments.threshold,
+    };
+    let hits = database.search(&arguments.collection, &search)?;
+    let mut printer = Printer::new();
+    for hit in hits {
+        if arguments.plain {
+            printer.line(&format!("{} ({:.4})", hit.id, hit.score))?;
+            if let Some(content) = &hit.content {
+                printer.line(&format!("  {}", content.replace('\n', "\n  ")))?;
+            }
+        } else {
+            printer.json(&hit)?;
+        }
+    }
+    printer.finish()?;
+    Ok(())
+}

@@ -1,0 +1,140 @@
+//! The [`Store`] trait: named collections of embedded items, and the records it reads and writes.
+
+use std::collections::HashMap;
+
+use crate::{Result, Vector};
+
+/// A named collection: the model that embedded it and how much it holds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CollectionInfo {
+    /// The collection's name.
+    pub name: String,
+    /// The model that embedded its items, as recorded when it was created.
+    pub model: String,
+    /// How many items it holds.
+    pub count: u64,
+    /// The number of dimensions of its vectors (`None` while it is empty).
+    pub dimensions: Option<usize>,
+    /// The bytes its vectors, content and metadata take (before storage overhead).
+    pub bytes: u64,
+}
+
+/// One item to write: its id, its vector, and what it was made from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Item {
+    /// The item's id, unique in its collection.
+    pub id: String,
+    /// The embedding.
+    pub vector: Vector,
+    /// The text, when it is kept (`--store`).
+    pub content: Option<String>,
+    /// Binary content (an image, a sound), when it is kept.
+    pub content_blob: Option<Vec<u8>>,
+    /// The md5 of the content as embedded: how unchanged items are recognised.
+    pub content_hash: [u8; 16],
+    /// A JSON object of metadata, as text.
+    pub metadata: Option<String>,
+}
+
+/// One change to a collection, applied with others in one transaction.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    /// Insert the item, or replace the item with the same id.
+    Upsert(Item),
+    /// Replace only the metadata of an existing item (its content did not change).
+    Metadata {
+        /// The item's id.
+        id: String,
+        /// The new metadata (a JSON object as text), or none.
+        metadata: Option<String>,
+    },
+    /// Remove an item.
+    Delete {
+        /// The item's id.
+        id: String,
+    },
+}
+
+/// What identifies the stored version of an item: enough to tell whether it changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fingerprint {
+    /// The md5 of the content as embedded, if one was recorded.
+    pub content_hash: Option<[u8; 16]>,
+    /// The stored metadata (JSON text).
+    pub metadata: Option<String>,
+}
+
+/// A stored item as read back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    /// The item's id.
+    pub id: String,
+    /// The embedding.
+    pub vector: Vector,
+    /// The stored text, if any.
+    pub content: Option<String>,
+    /// The stored binary content, if any.
+    pub content_blob: Option<Vec<u8>>,
+    /// The stored metadata (JSON text), if any.
+    pub metadata: Option<String>,
+    /// When it was last written, in seconds since the Unix epoch.
+    pub updated: Option<i64>,
+}
+
+/// Where collections live. Implementations: SQLite (llm's embeddings.db) and, later, PostgreSQL.
+///
+/// Writes go through [`Store::apply`], which applies a batch of changes atomically: after a crash
+/// a batch is either wholly stored or not at all.
+pub trait Store: Send {
+    /// Every collection, by name.
+    fn collections(&self) -> Result<Vec<CollectionInfo>>;
+
+    /// The collection called `name`, if there is one.
+    fn collection(&self, name: &str) -> Result<Option<CollectionInfo>> {
+        Ok(self.collections()?.into_iter().find(|info| info.name == name))
+    }
+
+    /// Creates the collection `name` for vectors of `model`; does nothing if it exists.
+    fn create_collection(&mut self, name: &str, model: &str) -> Result<()>;
+
+    /// Deletes the collection `name` and its items; returns whether it existed.
+    fn delete_collection(&mut self, name: &str) -> Result<bool>;
+
+    /// The fingerprints of those of `ids` that are stored in `collection`.
+    fn fingerprints(&self, collection: &str, ids: &[&str]) -> Result<HashMap<String, Fingerprint>>;
+
+    /// Applies `changes` to `collection` in one transaction.
+    fn apply(&mut self, collection: &str, changes: &[Change]) -> Result<()>;
+
+    /// The stored items with these ids (those that exist), in no particular order.
+    fn get(&self, collection: &str, ids: &[&str]) -> Result<Vec<Record>>;
+
+    /// Calls `visit` with every item of `collection` whose id starts with `prefix`, in id order.
+    fn for_each(
+        &self,
+        collection: &str,
+        prefix: &str,
+        visit: &mut dyn FnMut(Record) -> Result<()>,
+    ) -> Result<()>;
+
+    /// Calls `visit` with the id and raw vector blob of every item, in id order, from one
+    /// consistent snapshot, and returns the [`Store::generation`] of that snapshot.
+    fn scan_vectors(
+        &self,
+        collection: &str,
+        visit: &mut dyn FnMut(&str, &[u8]) -> Result<()>,
+    ) -> Result<Option<Generation>>;
+
+    /// A value that changes whenever `collection`'s items change, by any writer; `None` when the
+    /// store cannot vouch for one (then nothing derived from the items may be cached).
+    fn generation(&self, collection: &str) -> Result<Option<Generation>>;
+}
+
+/// A version stamp of a collection's items: see [`Store::generation`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Generation {
+    /// Identifies the database (a new or replaced database gets a new one).
+    pub database: String,
+    /// Grows with every change to the collection's items.
+    pub counter: u64,
+}

@@ -1,0 +1,60 @@
+//! Vector search of `emb`.
+//!
+//! [`exact`] scores every vector of a collection against the query from a flat, mmap-ed file,
+//! at the speed of memory:
+//!
+//! ```
+//! use emb_core::store::Generation;
+//! use emb_index::exact::{Query, VectorFile};
+//!
+//! let folder = tempfile::tempdir()?;
+//! let file = VectorFile::build(&folder.path().join("vectors"), |writer| {
+//!     writer.push("east", &emb_core::blob::encode(&[1.0, 0.0]))?;
+//!     writer.push("north", &emb_core::blob::encode(&[0.0, 1.0]))?;
+//!     Ok(Some(Generation { database: "example".into(), counter: 1 }))
+//! })?;
+//! let hits = file.search(&Query::new(&[0.9, 0.1]))?;
+//! assert_eq!(hits[0].id, "east");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+#![warn(missing_docs)]
+
+pub mod exact;
+
+use std::path::{Path, PathBuf};
+
+/// A `Result` whose error is [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What can go wrong building or searching an index.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Reading or writing an index file failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// One stored item cannot be indexed (its vector is malformed or of another size).
+    #[error("item {id:?}: {source}")]
+    Item {
+        /// The item's id.
+        id: String,
+        /// What is wrong with it.
+        #[source]
+        source: emb_core::Error,
+    },
+    /// A vector operation failed (a query of the wrong size, ...).
+    #[error(transparent)]
+    Core(#[from] emb_core::Error),
+}
+
+impl Error {
+    /// Wraps an I/O error on `path`.
+    fn io(path: &Path) -> impl Fn(std::io::Error) -> Self + '_ {
+        move |source| Self::Io { path: path.to_owned(), source }
+    }
+}

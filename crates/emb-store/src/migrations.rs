@@ -1,0 +1,103 @@
+//! Numbered schema migrations of the SQLite store. A landed migration is never edited: changes
+//! are new migrations appended to [`MIGRATIONS`].
+
+use rusqlite::Connection;
+
+/// The migrations, in order; the number of a migration is its position plus one.
+///
+/// 1. llm's `collections` and `embeddings` tables exactly as `llm` creates them (nothing happens
+///    to a database llm already wrote), and emb's own tables, which llm ignores: the database's
+///    identity, and a change counter per collection kept by triggers, so that caches derived
+///    from a collection's vectors know when any writer (emb or llm) changed it.
+const MIGRATIONS: &[&str] = &[r"
+CREATE TABLE IF NOT EXISTS [collections] (
+   [id] INTEGER PRIMARY KEY,
+   [name] TEXT,
+   [model] TEXT
+);
+CREATE UNIQUE INDEX IF NOT EXISTS [idx_collections_name]
+    ON [collections] ([name]);
+CREATE TABLE IF NOT EXISTS [embeddings] (
+   [collection_id] INTEGER REFERENCES [collections]([id]),
+   [id] TEXT,
+   [embedding] BLOB,
+   [content] TEXT,
+   [content_blob] BLOB,
+   [content_hash] BLOB,
+   [metadata] TEXT,
+   [updated] INTEGER,
+   PRIMARY KEY ([collection_id], [id])
+);
+CREATE INDEX IF NOT EXISTS [idx_embeddings_content_hash]
+    ON [embeddings] ([content_hash]);
+CREATE TABLE IF NOT EXISTS emb_database (
+    singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+    identity TEXT NOT NULL
+);
+INSERT OR IGNORE INTO emb_database (singleton, identity) VALUES (1, lower(hex(randomblob(16))));
+CREATE TABLE IF NOT EXISTS emb_generations (
+    collection_id INTEGER PRIMARY KEY,
+    counter INTEGER NOT NULL
+);
+"];
+
+/// The statements that create the triggers keeping `emb_generations` current (migration 1 runs
+/// them; [`crate::SqliteStore`] runs them again if a tool dropped them).
+pub const CREATE_TRIGGERS: &str = r"
+CREATE TRIGGER IF NOT EXISTS emb_embeddings_inserted AFTER INSERT ON embeddings BEGIN
+    INSERT INTO emb_generations (collection_id, counter) VALUES (new.collection_id, 1)
+        ON CONFLICT (collection_id) DO UPDATE SET counter = counter + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS emb_embeddings_updated AFTER UPDATE ON embeddings BEGIN
+    INSERT INTO emb_generations (collection_id, counter) VALUES (new.collection_id, 1)
+        ON CONFLICT (collection_id) DO UPDATE SET counter = counter + 1;
+    INSERT INTO emb_generations (collection_id, counter) VALUES (old.collection_id, 1)
+        ON CONFLICT (collection_id) DO UPDATE SET counter = counter + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS emb_embeddings_deleted AFTER DELETE ON embeddings BEGIN
+    INSERT INTO emb_generations (collection_id, counter) VALUES (old.collection_id, 1)
+        ON CONFLICT (collection_id) DO UPDATE SET counter = counter + 1;
+END;
+";
+
+/// The triggers that keep `emb_generations` current; if one is missing (a tool rebuilt the
+/// table), generations cannot be trusted.
+pub const GENERATION_TRIGGERS: [&str; 3] =
+    ["emb_embeddings_inserted", "emb_embeddings_updated", "emb_embeddings_deleted"];
+
+/// Brings the schema of `connection` up to date, each migration in its own transaction.
+pub fn migrate(connection: &mut Connection) -> rusqlite::Result<()> {
+    connection.execute_batch(
+        "CREATE TABLE IF NOT EXISTS emb_migrations (
+            version INTEGER PRIMARY KEY,
+            applied INTEGER NOT NULL
+        )",
+    )?;
+    let applied: i64 = connection.query_row(
+        "SELECT coalesce(max(version), 0) FROM emb_migrations",
+        [],
+        |row| row.get(0),
+    )?;
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(applied as usize) {
+        let transaction =
+            connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        // Another process may have migrated since we looked.
+        let done: bool = transaction.query_row(
+            "SELECT EXISTS (SELECT 1 FROM emb_migrations WHERE version = ?1)",
+            [index as i64 + 1],
+            |row| row.get(0),
+        )?;
+        if !done {
+            transaction.execute_batch(sql)?;
+            if index == 0 {
+                transaction.execute_batch(CREATE_TRIGGERS)?;
+            }
+            transaction.execute(
+                "INSERT INTO emb_migrations (version, applied) VALUES (?1, unixepoch())",
+                [index as i64 + 1],
+            )?;
+        }
+        transaction.commit()?;
+    }
+    Ok(())
+}

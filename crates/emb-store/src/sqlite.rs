@@ -1,0 +1,497 @@
+//! [`SqliteStore`]: collections in one SQLite file with llm's embeddings.db schema.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use emb_core::store::{Change, CollectionInfo, Fingerprint, Generation, Item, Record, Store};
+use emb_core::{blob, Error, Result};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+
+use crate::migrations::{self, CREATE_TRIGGERS, GENERATION_TRIGGERS};
+
+/// How long a writer waits for another writer's transaction before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A SQLite database of collections, in WAL mode, shared safely with other processes.
+pub struct SqliteStore {
+    connection: Connection,
+    /// Where the database is, for messages (`:memory:` for an in-memory one).
+    location: PathBuf,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<Self> {
+        if let Some(parent) = path.parent().filter(|parent| !parent.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|source| Error::Store {
+                context: format!("cannot create the folder {}", parent.display()),
+                source: source.into(),
+            })?;
+        }
+        let connection =
+            Connection::open(path).map_err(failed(path, "cannot open the database"))?;
+        Self::prepare(connection, path.to_owned())
+    }
+
+    /// A fresh database in memory (for tests and one-off work).
+    pub fn open_in_memory() -> Result<Self> {
+        let connection = Connection::open_in_memory()
+            .map_err(failed(Path::new(":memory:"), "cannot open the database"))?;
+        Self::prepare(connection, PathBuf::from(":memory:"))
+    }
+
+    fn prepare(mut connection: Connection, location: PathBuf) -> Result<Self> {
+        let fail = |what| failed(&location, what);
+        connection.busy_timeout(BUSY_TIMEOUT).map_err(fail("cannot set the busy timeout"))?;
+        // WAL: readers never block the writer; NORMAL sync: a crash of the process loses nothing
+        // committed, a power cut at worst the last transactions, and never corrupts.
+        connection
+            .pragma_update(None, "journal_mode", "wal")
+            .map_err(fail("cannot switch to WAL mode"))?;
+        connection
+            .pragma_update(None, "synchronous", "normal")
+            .map_err(fail("cannot set synchronous mode"))?;
+        migrations::migrate(&mut connection).map_err(fail("cannot update the schema"))?;
+        let store = Self { connection, location };
+        store.repair_triggers()?;
+        Ok(store)
+    }
+
+    /// Where the database is.
+    pub fn path(&self) -> &Path {
+        &self.location
+    }
+
+    /// The underlying connection, for SQL of the caller's own (`emb embed-multi --sql`).
+    pub fn connection(&self) -> &Connection {
+        &self.connection
+    }
+
+    fn fail(&self, what: &str) -> impl FnOnce(rusqlite::Error) -> Error + '_ {
+        let what = what.to_owned();
+        move |source| Error::Store {
+            context: format!("{}: {what}", self.location.display()),
+            source: source.into(),
+        }
+    }
+
+    fn triggers_present(&self) -> Result<bool> {
+        let count: i64 = self
+            .connection
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name IN (?1, ?2, ?3)",
+                GENERATION_TRIGGERS,
+                |row| row.get(0),
+            )
+            .map_err(self.fail("cannot read the schema"))?;
+        Ok(count as usize == GENERATION_TRIGGERS.len())
+    }
+
+    /// Recreates the change-counting triggers if a tool dropped them (rebuilding the embeddings
+    /// table does), and gives the database a new identity so that every cache made before is
+    /// known to be stale.
+    fn repair_triggers(&self) -> Result<()> {
+        if self.triggers_present()? {
+            return Ok(());
+        }
+        self.connection
+            .execute_batch(&format!(
+                "BEGIN IMMEDIATE; {CREATE_TRIGGERS}
+                 UPDATE emb_database SET identity = lower(hex(randomblob(16)));
+                 COMMIT;"
+            ))
+            .map_err(self.fail("cannot restore the change-counting triggers"))
+    }
+
+    fn collection_id(&self, name: &str) -> Result<Option<i64>> {
+        self.connection
+            .prepare_cached("SELECT id FROM collections WHERE name = ?1")
+            .and_then(|mut statement| statement.query_row([name], |row| row.get(0)).optional())
+            .map_err(self.fail("cannot look up the collection"))
+    }
+
+    fn require_collection(&self, name: &str) -> Result<i64> {
+        self.collection_id(name)?.ok_or_else(|| Error::Store {
+            context: format!("{}", self.location.display()),
+            source: format!("there is no collection named {name:?}").into(),
+        })
+    }
+
+    fn read_generation(
+        connection: &Connection,
+        collection_id: i64,
+    ) -> rusqlite::Result<Generation> {
+        let database: String =
+            connection.query_row("SELECT identity FROM emb_database", [], |row| row.get(0))?;
+        let counter: i64 = connection
+            .query_row(
+                "SELECT counter FROM emb_generations WHERE collection_id = ?1",
+                [collection_id],
+                |row| row.get(0),
+            )
+            .optional()?
+            .unwrap_or(0);
+        Ok(Generation { database, counter: counter as u64 })
+    }
+}
+
+/// Turns a SQLite error into the store error for `what` at `path`.
+fn failed<'a>(path: &'a Path, what: &'a str) -> impl Fn(rusqlite::Error) -> Error + 'a {
+    move |source| Error::Store {
+        context: format!("{}: {what}", path.display()),
+        source: source.into(),
+    }
+}
+
+fn now() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_secs() as i64)
+}
+
+fn hash_from(bytes: Option<Vec<u8>>) -> Option<[u8; 16]> {
+    bytes.and_then(|bytes| bytes.try_into().ok())
+}
+
+const SUMMARY: &str = "SELECT c.name, c.model, count(e.id),
+        coalesce(sum(length(e.embedding) + coalesce(length(e.content), 0)
+            + coalesce(length(e.content_blob), 0) + coalesce(length(e.metadata), 0)), 0),
+        (SELECT length(embedding) FROM embeddings WHERE collection_id = c.id LIMIT 1)
+    FROM collections c LEFT JOIN embeddings e ON e.collection_id = c.id";
+
+fn summary(row: &rusqlite::Row<'_>) -> rusqlite::Result<CollectionInfo> {
+    let blob_length: Option<i64> = row.get(4)?;
+    Ok(CollectionInfo {
+        name: row.get(0)?,
+        model: row.get::<_, Option<String>>(1)?.unwrap_or_default(),
+        count: row.get::<_, i64>(2)? as u64,
+        bytes: row.get::<_, i64>(3)? as u64,
+        dimensions: blob_length.map(|length| length as usize / 4),
+    })
+}
+
+fn record(row: &rusqlite::Row<'_>) -> rusqlite::Result<(Record, Vec<u8>)> {
+    Ok((
+        Record {
+            id: row.get(0)?,
+            vector: Vec::new(),
+            content: row.get(2)?,
+            content_blob: row.get(3)?,
+            metadata: row.get(4)?,
+            updated: row.get(5)?,
+        },
+        row.get::<_, Option<Vec<u8>>>(1)?.unwrap_or_default(),
+    ))
+}
+
+fn decode(id: &str, (mut record, bytes): (Record, Vec<u8>)) -> Result<Record> {
+    record.vector = blob::decode(&bytes)
+        .map_err(|error| Error::Store { context: format!("item {id:?}"), source: error.into() })?;
+    Ok(record)
+}
+
+impl Store for SqliteStore {
+    fn collections(&self) -> Result<Vec<CollectionInfo>> {
+        let mut statement = self
+            .connection
+            .prepare(&format!("{SUMMARY} GROUP BY c.id ORDER BY c.name"))
+            .map_err(self.fail("cannot list collections"))?;
+        let rows =
+            statement.query_map([], summary).map_err(self.fail("cannot list collections"))?;
+        rows.collect::<rusqlite::Result<_>>().map_err(self.fail("cannot list collections"))
+    }
+
+    fn collection(&self, name: &str) -> Result<Option<CollectionInfo>> {
+        self.connection
+            .query_row(&format!("{SUMMARY} WHERE c.name = ?1 GROUP BY c.id"), [name], summary)
+            .optional()
+            .map_err(self.fail("cannot read the collection"))
+    }
+
+    fn create_collection(&mut self, name: &str, model: &str) -> Result<()> {
+        self.connection
+            .execute(
+                "INSERT INTO collections (name, model) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING",
+                [name, model],
+            )
+            .map_err(self.fail("cannot create the collection"))?;
+        Ok(())
+    }
+
+    fn delete_collection(&mut self, name: &str) -> Result<bool> {
+        let Some(id) = self.collection_id(name)? else { return Ok(false) };
+        let transaction = self
+            .connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(failed(&self.location, "cannot start a transaction"))?;
+        transaction
+            .execute("DELETE FROM embeddings WHERE collection_id = ?1", [id])
+            .and_then(|_| transaction.execute("DELETE FROM collections WHERE id = ?1", [id]))
+            .and_then(|_| transaction.commit())
+            .map_err(failed(&self.location, "cannot delete the collection"))?;
+        Ok(true)
+    }
+
+    fn fingerprints(&self, collection: &str, ids: &[&str]) -> Result<HashMap<String, Fingerprint>> {
+        let Some(collection_id) = self.collection_id(collection)? else {
+            return Ok(HashMap::new());
+        };
+        let mut statement = self
+            .connection
+            .prepare_cached(
+                "SELECT content_hash, metadata FROM embeddings WHERE collection_id = ?1 AND id = ?2",
+            )
+            .map_err(self.fail("cannot read stored items"))?;
+        let mut found = HashMap::new();
+        for &id in ids {
+            let row = statement
+                .query_row(params![collection_id, id], |row| {
+                    Ok(Fingerprint { content_hash: hash_from(row.get(0)?), metadata: row.get(1)? })
+                })
+                .optional()
+                .map_err(self.fail("cannot read stored items"))?;
+            if let Some(fingerprint) = row {
+                found.insert(id.to_owned(), fingerprint);
+            }
+        }
+        Ok(found)
+    }
+
+    fn apply(&mut self, collection: &str, changes: &[Change]) -> Result<()> {
+        let collection_id = self.require_collection(collection)?;
+        let location = self.location.clone();
+        let fail = |what| failed(&location, what);
+        let transaction = self
+            .connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(fail("cannot start a transaction"))?;
+        let updated = now();
+        {
+            let mut upsert = transaction
+                .prepare_cached(
+                    "INSERT INTO embeddings
+                        (collection_id, id, embedding, content, content_blob, content_hash,
+                         metadata, updated)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                     ON CONFLICT (collection_id, id) DO UPDATE SET
+                        embedding = excluded.embedding, content = excluded.content,
+                        content_blob = excluded.content_blob,
+                        content_hash = excluded.content_hash, metadata = excluded.metadata,
+                        updated = excluded.updated",
+                )
+                .map_err(fail("cannot prepare the write"))?;
+            let mut set_metadata = transaction
+                .prepare_cached(
+                    "UPDATE embeddings SET metadata = ?3, updated = ?4
+                     WHERE collection_id = ?1 AND id = ?2",
+                )
+                .map_err(fail("cannot prepare the write"))?;
+            let mut delete = transaction
+                .prepare_cached("DELETE FROM embeddings WHERE collection_id = ?1 AND id = ?2")
+                .map_err(fail("cannot prepare the write"))?;
+            for change in changes {
+                match change {
+                    Change::Upsert(Item {
+                        id,
+                        vector,
+                        content,
+                        content_blob,
+                        content_hash,
+                        metadata,
+                    }) => upsert.execute(params![
+                        collection_id,
+                        id,
+                        blob::encode(vector),
+                        content,
+                        content_blob,
+                        content_hash.as_slice(),
+                        metadata,
+                        updated
+                    ]),
+                    Change::Metadata { id, metadata } => {
+                        set_metadata.execute(params![collection_id, id, metadata, updated])
+                    }
+                    Change::Delete { id } => delete.execute(params![collection_id, id]),
+                }
+                .map_err(fail("cannot write an item"))?;
+            }
+        }
+        transaction.commit().map_err(fail("cannot commit"))
+    }
+
+    fn get(&self, collection: &str, ids: &[&str]) -> Result<Vec<Record>> {
+        let Some(collection_id) = self.collection_id(collection)? else { return Ok(Vec::new()) };
+        let mut statement = self
+            .connection
+            .prepare_cached(
+                "SELECT id, embedding, content, content_blob, metadata, updated
+                 FROM embeddings WHERE collection_id = ?1 AND id = ?2",
+            )
+            .map_err(self.fail("cannot read items"))?;
+        let mut records = Vec::with_capacity(ids.len());
+        for &id in ids {
+            let row = statement
+                .query_row(params![collection_id, id], record)
+                .optional()
+                .map_err(self.fail("cannot read items"))?;
+            if let Some(row) = row {
+                records.push(decode(id, row)?);
+            }
+        }
+        Ok(records)
+    }
+
+    fn for_each(
+        &self,
+        collection: &str,
+        prefix: &str,
+        visit: &mut dyn FnMut(Record) -> Result<()>,
+    ) -> Result<()> {
+        let collection_id = self.require_collection(collection)?;
+        let mut statement = self
+            .connection
+            .prepare(
+                "SELECT id, embedding, content, content_blob, metadata, updated
+                 FROM embeddings
+                 WHERE collection_id = ?1 AND substr(id, 1, length(?2)) = ?2
+                 ORDER BY id",
+            )
+            .map_err(self.fail("cannot read items"))?;
+        let mut rows = statement
+            .query(params![collection_id, prefix])
+            .map_err(self.fail("cannot read items"))?;
+        while let Some(row) = rows.next().map_err(self.fail("cannot read items"))? {
+            let row = record(row).map_err(self.fail("cannot read items"))?;
+            let id = row.0.id.clone();
+            visit(decode(&id, row)?)?;
+        }
+        Ok(())
+    }
+
+    fn scan_vectors(
+        &self,
+        collection: &str,
+        visit: &mut dyn FnMut(&str, &[u8]) -> Result<()>,
+    ) -> Result<Option<Generation>> {
+        let collection_id = self.require_collection(collection)?;
+        let transaction =
+            self.connection.unchecked_transaction().map_err(self.fail("cannot start reading"))?;
+        // Reading the counter inside the transaction ties it to the snapshot the scan sees.
+        let generation = if self.triggers_present()? {
+            Some(
+                Self::read_generation(&transaction, collection_id)
+                    .map_err(self.fail("cannot read the change counter"))?,
+            )
+        } else {
+            None
+        };
+        let mut statement = transaction
+            .prepare("SELECT id, embedding FROM embeddings WHERE collection_id = ?1 ORDER BY id")
+            .map_err(self.fail("cannot read vectors"))?;
+        let mut rows =
+            statement.query([collection_id]).map_err(self.fail("cannot read vectors"))?;
+        while let Some(row) = rows.next().map_err(self.fail("cannot read vectors"))? {
+            let id = row
+                .get_ref(0)
+                .and_then(|value| Ok(value.as_str()?))
+                .map_err(self.fail("cannot read vectors"))?;
+            let bytes = row
+                .get_ref(1)
+                .map_err(self.fail("cannot read vectors"))?
+                .as_blob_or_null()
+                .map_err(|error| Error::Store {
+                    context: format!("item {id:?}"),
+                    source: error.into(),
+                })?
+                .unwrap_or_default();
+            visit(id, bytes)?;
+        }
+        Ok(generation)
+    }
+
+    fn generation(&self, collection: &str) -> Result<Option<Generation>> {
+        let collection_id = self.require_collection(collection)?;
+        if !self.triggers_present()? {
+            return Ok(None);
+        }
+        Self::read_generation(&self.connection, collection_id)
+            .map(Some)
+            .map_err(self.fail("cannot read the change counter"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(id: &str, vector: Vec<f32>, hash: u8) -> Item {
+        Item {
+            id: id.into(),
+            vector,
+            content: Some(format!("text of {id}")),
+            content_blob: None,
+            content_hash: [hash; 16],
+            metadata: None,
+        }
+    }
+
+    #[test]
+    fn writes_reads_and_counts_changes() {
+        let mut store = SqliteStore::open_in_memory().unwrap();
+        store.create_collection("c", "m").unwrap();
+        let first = store.generation("c").unwrap().unwrap();
+        store
+            .apply(
+                "c",
+                &[
+                    Change::Upsert(item("b", vec![0.0, 1.0], 1)),
+                    Change::Upsert(item("a", vec![1.0, 0.0], 2)),
+                ],
+            )
+            .unwrap();
+        let second = store.generation("c").unwrap().unwrap();
+        assert!(second.counter > first.counter);
+        let info = store.collection("c").unwrap().unwrap();
+        assert_eq!((info.count, info.dimensions, info.model.as_str()), (2, Some(2), "m"));
+
+        let mut seen = Vec::new();
+        let scanned = store
+            .scan_vectors("c", &mut |id, bytes| {
+                seen.push((id.to_owned(), bytes.len()));
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(seen, [("a".to_owned(), 8), ("b".to_owned(), 8)]);
+        assert_eq!(scanned, Some(second));
+
+        let prints = store.fingerprints("c", &["a", "zzz"]).unwrap();
+        assert_eq!(prints.len(), 1);
+        assert_eq!(prints["a"].content_hash, Some([2; 16]));
+
+        store
+            .apply("c", &[Change::Metadata { id: "a".into(), metadata: Some("{\"x\":1}".into()) }])
+            .unwrap();
+        let records = store.get("c", &["a"]).unwrap();
+        assert_eq!(records[0].metadata.as_deref(), Some("{\"x\":1}"));
+        assert_eq!(records[0].vector, vec![1.0, 0.0]);
+
+        store.apply("c", &[Change::Delete { id: "a".into() }]).unwrap();
+        assert_eq!(store.collection("c").unwrap().unwrap().count, 1);
+        assert!(store.delete_collection("c").unwrap());
+        assert!(store.collection("c").unwrap().is_none());
+    }
+
+    #[test]
+    fn dropped_triggers_are_restored_under_a_new_identity() {
+        let store = SqliteStore::open_in_memory().unwrap();
+        store
+            .connection
+            .execute_batch("INSERT INTO collections (name, model) VALUES ('c', 'm')")
+            .unwrap();
+        let before = store.generation("c").unwrap().unwrap();
+        store.connection.execute_batch("DROP TRIGGER emb_embeddings_updated").unwrap();
+        assert_eq!(store.generation("c").unwrap(), None);
+        store.repair_triggers().unwrap();
+        let after = store.generation("c").unwrap().unwrap();
+        assert_ne!(before.database, after.database);
+    }
+}

@@ -1,0 +1,236 @@
+//! [`Database`]: named collections of embedded items in one SQLite file, and searching them.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use emb_core::store::{CollectionInfo, Record, Store};
+use emb_index::exact::{Query, VectorFile};
+use emb_store::SqliteStore;
+use md5::{Digest, Md5};
+use serde::Serialize;
+
+use crate::{Error, Model, Result};
+
+/// A database of collections: llm's embeddings.db schema in one SQLite file, with emb's caches
+/// beside it (`NAME.db.emb/`).
+pub struct Database {
+    store: SqliteStore,
+    path: PathBuf,
+}
+
+/// What to search a collection for.
+#[derive(Debug, Clone)]
+pub enum Target {
+    /// Items near this vector.
+    Vector(Vec<f32>),
+    /// Items near the stored item with this id (the item itself is left out).
+    Id(String),
+}
+
+/// A search of one collection.
+#[derive(Debug, Clone)]
+pub struct Search {
+    /// What to look for.
+    pub target: Target,
+    /// How many results. Default: 10.
+    pub k: usize,
+    /// Only ids that start with this. Default: all.
+    pub prefix: String,
+    /// Only results at least this similar (cosine). Default: none.
+    pub threshold: Option<f32>,
+}
+
+impl Search {
+    /// The 10 items nearest `target`.
+    pub fn new(target: Target) -> Self {
+        Self { target, k: 10, prefix: String::new(), threshold: None }
+    }
+}
+
+/// One search result, as `emb similar` prints it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Hit {
+    /// The item's id.
+    pub id: String,
+    /// Cosine similarity with the query.
+    pub score: f32,
+    /// The stored text, if it was stored.
+    pub content: Option<String>,
+    /// The stored metadata, if any.
+    pub metadata: Option<serde_json::Value>,
+}
+
+impl Database {
+    /// The database used when none is named: `embeddings.db` in the emb home folder.
+    pub fn default_path() -> PathBuf {
+        crate::settings::home().join("embeddings.db")
+    }
+
+    /// Opens (creating if needed) the database at `path`.
+    pub fn open(path: &Path) -> Result<Self> {
+        Ok(Self { store: SqliteStore::open(path)?, path: path.to_owned() })
+    }
+
+    /// Where the database is.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The store underneath, for reads and writes the facade does not wrap.
+    pub fn store(&self) -> &SqliteStore {
+        &self.store
+    }
+
+    /// The store underneath, to write to.
+    pub fn store_mut(&mut self) -> &mut SqliteStore {
+        &mut self.store
+    }
+
+    /// Every collection.
+    pub fn collections(&self) -> Result<Vec<CollectionInfo>> {
+        Ok(self.store.collections()?)
+    }
+
+    /// The collection `name`, if it exists.
+    pub fn collection(&self, name: &str) -> Result<Option<CollectionInfo>> {
+        Ok(self.store.collection(name)?)
+    }
+
+    /// The collection `name`, or an error saying it does not exist and which do.
+    pub fn require(&self, name: &str) -> Result<CollectionInfo> {
+        if let Some(info) = self.collection(name)? {
+            return Ok(info);
+        }
+        let known: Vec<String> = self.collections()?.into_iter().map(|info| info.name).collect();
+        Err(Error::NoSuchCollection {
+            name: name.to_owned(),
+            database: self.path.clone(),
+            known: if known.is_empty() { "none".to_owned() } else { known.join(", ") },
+        })
+    }
+
+    /// Deletes the collection `name` and its cached vectors; whether it existed.
+    pub fn delete_collection(&mut self, name: &str) -> Result<bool> {
+        let existed = self.store.delete_collection(name)?;
+        let _ = std::fs::remove_file(self.vector_file_path(name));
+        Ok(existed)
+    }
+
+    /// The model name recorded for `model`'s collections (the hub id, as llm records it).
+    pub fn model_name(model: &Model) -> &str {
+        &model.location().id
+    }
+
+    /// Makes sure `collection` exists for `model`: creates it, or checks that it was embedded
+    /// with the same model and the same number of dimensions.
+    pub fn prepare(&mut self, collection: &str, model: &Model) -> Result<()> {
+        let name = Self::model_name(model);
+        match self.collection(collection)? {
+            None => self.store.create_collection(collection, name)?,
+            Some(info) => {
+                if !same_model(&info.model, name) {
+                    return Err(Error::ModelMismatch {
+                        collection: collection.to_owned(),
+                        stored: info.model,
+                        requested: name.to_owned(),
+                    });
+                }
+                if let Some(dimensions) = info.dimensions.filter(|&d| d != model.dimensions()) {
+                    return Err(Error::Core(emb_core::Error::DimensionMismatch {
+                        expected: dimensions,
+                        received: model.dimensions(),
+                    }));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn vector_file_path(&self, collection: &str) -> PathBuf {
+        let digest = Md5::digest(collection.as_bytes());
+        let mut name = String::from("vectors-");
+        for byte in digest {
+            let _ = write!(name, "{byte:02x}");
+        }
+        let mut folder = self.path.clone().into_os_string();
+        folder.push(".emb");
+        PathBuf::from(folder).join(name)
+    }
+
+    /// The vectors of `collection` ready to scan: the cached file when it is current, else
+    /// read from the database (and cached when the database can vouch for its version).
+    pub fn vectors(&self, collection: &str) -> Result<VectorFile> {
+        let path = self.vector_file_path(collection);
+        let current = self.store.generation(collection)?;
+        if let (Some(current), Some(file)) = (&current, VectorFile::open(&path)?) {
+            if file.generation() == current {
+                return Ok(file);
+            }
+        }
+        tracing::debug!(collection, "reading vectors from the database");
+        Ok(VectorFile::build(&path, |writer| {
+            self.store
+                .scan_vectors(collection, &mut |id, bytes| {
+                    writer.push(id, bytes).map_err(|error| emb_core::Error::Store {
+                        context: format!("collection {collection:?}"),
+                        source: Box::new(error),
+                    })
+                })
+                .map_err(emb_index::Error::Core)
+        })?)
+    }
+
+    /// The items of `collection` most similar to the search's target, best first.
+    pub fn search(&self, collection: &str, search: &Search) -> Result<Vec<Hit>> {
+        self.require(collection)?;
+        let vectors = self.vectors(collection)?;
+        if vectors.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (vector, exclude) = match &search.target {
+            Target::Vector(vector) => (vector.clone(), None),
+            Target::Id(id) => {
+                let row = vectors.find(id).ok_or_else(|| Error::NoSuchItem {
+                    collection: collection.to_owned(),
+                    id: id.clone(),
+                })?;
+                (vectors.row(row).to_vec(), Some(id.as_str()))
+            }
+        };
+        let hits = vectors.search(&Query {
+            vector: &vector,
+            k: search.k,
+            prefix: &search.prefix,
+            threshold: search.threshold,
+            exclude,
+        })?;
+        let ids: Vec<&str> = hits.iter().map(|hit| hit.id.as_str()).collect();
+        let mut records: std::collections::HashMap<String, Record> = self
+            .store
+            .get(collection, &ids)?
+            .into_iter()
+            .map(|record| (record.id.clone(), record))
+            .collect();
+        Ok(hits
+            .into_iter()
+            .map(|hit| {
+                let record = records.remove(&hit.id);
+                let (content, metadata) = record.map_or((None, None), |record| {
+                    (record.content, record.metadata.as_deref().map(parse_metadata))
+                });
+                Hit { id: hit.id, score: hit.score, content, metadata }
+            })
+            .collect())
+    }
+}
+
+/// Stored metadata as JSON (text that is not JSON comes back as a JSON string).
+pub(crate) fn parse_metadata(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).unwrap_or_else(|_| serde_json::Value::String(text.to_owned()))
+}
+
+/// Whether two model names mean the same model (`all-MiniLM-L6-v2` is
+/// `sentence-transformers/all-MiniLM-L6-v2`).
+fn same_model(stored: &str, requested: &str) -> bool {
+    stored == requested || crate::hub_id(stored) == crate::hub_id(requested)
+}

@@ -1,0 +1,430 @@
+//! Where items to embed come from: CSV, TSV, JSON, JSON lines, files in a folder, or SQL.
+//!
+//! Every reader yields [`Incoming`] items or [`Problem`]s that say where the input went wrong,
+//! so one bad row never hides in a batch. The column rules are `llm embed-multi`'s: the first
+//! column (or key) is the id and the other columns, joined by spaces, are the text; a
+//! [`Columns`] spec names them explicitly instead.
+
+use std::io::{BufRead, Read};
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value};
+
+/// One item to embed, and where it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Incoming {
+    /// The item's id (before any prefix).
+    pub id: String,
+    /// The text to embed.
+    pub text: String,
+    /// Metadata to store with it (a JSON object).
+    pub metadata: Option<Map<String, Value>>,
+    /// Where it came from, for messages: `line 12`, `row 3`, `notes/a.md`.
+    pub origin: String,
+}
+
+/// Something wrong with one input item: where, which id (if known), and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// Where: `line 12`, `row 3`, a file path.
+    pub origin: String,
+    /// The item's id, when it could be read.
+    pub id: Option<String>,
+    /// What is wrong.
+    pub cause: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.id {
+            Some(id) => write!(formatter, "{} (id {id:?}): {}", self.origin, self.cause),
+            None => write!(formatter, "{}: {}", self.origin, self.cause),
+        }
+    }
+}
+
+impl Problem {
+    fn at(origin: impl Into<String>, cause: impl Into<String>) -> Self {
+        Self { origin: origin.into(), id: None, cause: cause.into() }
+    }
+}
+
+/// The format of a table of items.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Comma-separated values with a header row.
+    Csv,
+    /// Tab-separated values with a header row.
+    Tsv,
+    /// One JSON array of objects.
+    Json,
+    /// One JSON object per line.
+    Jsonl,
+}
+
+impl Format {
+    /// Guesses the format from the start of the input: `[` is JSON, `{` JSON lines, a tab in
+    /// the first line TSV, anything else CSV.
+    pub fn detect(start: &[u8]) -> Self {
+        let start = start.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(start);
+        match start.iter().find(|byte| !byte.is_ascii_whitespace()) {
+            Some(b'[') => Self::Json,
+            Some(b'{') => Self::Jsonl,
+            _ => {
+                let first_line = start.split(|&byte| byte == b'\n').next().unwrap_or_default();
+                if first_line.contains(&b'\t') {
+                    Self::Tsv
+                } else {
+                    Self::Csv
+                }
+            }
+        }
+    }
+}
+
+/// Which columns (or JSON keys) hold the id, the text and the metadata. Default: the first is
+/// the id, all others are the text, nothing is metadata.
+#[derive(Debug, Clone, Default)]
+pub struct Columns {
+    /// The id column. Default: the first.
+    pub id: Option<String>,
+    /// The text columns, joined by spaces. Default: every column but the id and metadata ones.
+    pub text: Vec<String>,
+    /// Columns stored as metadata (not embedded). Default: none.
+    pub metadata: Vec<String>,
+}
+
+impl Columns {
+    /// Splits one row, given as (column, value) pairs in order, into an item.
+    fn split(&self, origin: String, row: Vec<(String, Value)>) -> Result<Incoming, Problem> {
+        if row.is_empty() {
+            return Err(Problem::at(origin, "the row is empty"));
+        }
+        let id_column = self.id.clone().unwrap_or_else(|| row[0].0.clone());
+        let Some(id_value) = row.iter().find(|(column, _)| *column == id_column).map(|(_, v)| v)
+        else {
+            return Err(Problem::at(origin, format!("there is no id column {id_column:?}")));
+        };
+        let id = text_of(id_value);
+        for wanted in self.text.iter().chain(&self.metadata) {
+            if !row.iter().any(|(column, _)| column == wanted) {
+                return Err(Problem {
+                    origin,
+                    id: Some(id),
+                    cause: format!("no column {wanted:?}"),
+                });
+            }
+        }
+        let mut parts = Vec::new();
+        let mut metadata = Map::new();
+        for (column, value) in row {
+            if column == id_column {
+                continue;
+            }
+            if self.metadata.contains(&column) {
+                metadata.insert(column, value);
+            } else if self.text.is_empty() || self.text.contains(&column) {
+                parts.push(text_of(&value));
+            }
+        }
+        Ok(Incoming {
+            id,
+            text: parts.join(" "),
+            metadata: (!metadata.is_empty()).then_some(metadata),
+            origin,
+        })
+    }
+}
+
+/// A JSON value as text: strings as they are, `null` as nothing, the rest as JSON.
+fn text_of(value: &Value) -> String {
+    match value {
+        Value::String(text) => text.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+/// The items of a CSV, TSV, JSON or JSON lines input.
+pub type Items = Box<dyn Iterator<Item = Result<Incoming, Problem>> + Send>;
+
+/// Reads a table of items in `format` (detected when `None`) from `reader`.
+pub fn read_table(
+    mut reader: Box<dyn BufRead + Send>,
+    format: Option<Format>,
+    columns: Columns,
+) -> std::io::Result<Items> {
+    let format = match format {
+        Some(format) => format,
+        None => Format::detect(reader.fill_buf()?),
+    };
+    Ok(match format {
+        Format::Csv => delimited(reader, b',', columns),
+        Format::Tsv => delimited(reader, b'\t', columns),
+        Format::Jsonl => json_lines(reader, columns),
+        Format::Json => json_array(reader, columns),
+    })
+}
+
+fn delimited(reader: Box<dyn BufRead + Send>, delimiter: u8, columns: Columns) -> Items {
+    let mut csv = csv::ReaderBuilder::new().delimiter(delimiter).flexible(true).from_reader(reader);
+    let header: Result<Vec<String>, Problem> = csv
+        .byte_headers()
+        .map_err(|error| Problem::at("line 1", error.to_string()))
+        .and_then(|header| {
+            header
+                .iter()
+                .enumerate()
+                .map(|(index, name)| {
+                    String::from_utf8(name.to_vec()).map_err(|error| {
+                        Problem::at(
+                            "line 1",
+                            format!(
+                                "column {} of the header is not valid UTF-8: {error}",
+                                index + 1
+                            ),
+                        )
+                    })
+                })
+                .collect()
+        });
+    let header = match header {
+        Ok(header) => header,
+        Err(problem) => return Box::new(std::iter::once(Err(problem))),
+    };
+    Box::new(csv.into_byte_records().map(move |record| {
+        let record = record.map_err(|error| {
+            let line = error.position().map_or(0, csv::Position::line);
+            Problem::at(format!("line {line}"), error.to_string())
+        })?;
+        let origin = format!("line {}", record.position().map_or(0, csv::Position::line));
+        if record.len() != header.len() {
+            return Err(Problem::at(
+                origin,
+                format!("the row has {} columns; the header has {}", record.len(), header.len()),
+            ));
+        }
+        let mut row = Vec::with_capacity(header.len());
+        for (name, field) in header.iter().zip(&record) {
+            let text = std::str::from_utf8(field).map_err(|error| {
+                Problem::at(
+                    origin.clone(),
+                    format!(
+                        "column {name:?} is not valid UTF-8 (invalid byte at offset {} of the field)",
+                        error.valid_up_to()
+                    ),
+                )
+            })?;
+            row.push((name.clone(), Value::String(text.to_owned())));
+        }
+        columns.split(origin, row)
+    }))
+}
+
+fn object_row(origin: &str, value: Value) -> Result<Vec<(String, Value)>, Problem> {
+    match value {
+        Value::Object(object) => Ok(object.into_iter().collect()),
+        other => Err(Problem::at(origin, format!("expected a JSON object, found {other}"))),
+    }
+}
+
+fn json_lines(reader: Box<dyn BufRead + Send>, columns: Columns) -> Items {
+    let mut lines = reader.split(b'\n').enumerate();
+    Box::new(std::iter::from_fn(move || loop {
+        let (index, line) = lines.next()?;
+        let origin = format!("line {}", index + 1);
+        let line = match line {
+            Ok(line) => line,
+            Err(error) => return Some(Err(Problem::at(origin, error.to_string()))),
+        };
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let text = match std::str::from_utf8(&line) {
+            Ok(text) => text,
+            Err(error) => {
+                return Some(Err(Problem::at(
+                    origin,
+                    format!("invalid UTF-8 at byte {} of the line", error.valid_up_to()),
+                )))
+            }
+        };
+        return Some(
+            serde_json::from_str::<Value>(text)
+                .map_err(|error| Problem::at(origin.clone(), format!("malformed JSON: {error}")))
+                .and_then(|value| object_row(&origin, value))
+                .and_then(|row| columns.split(origin.clone(), row)),
+        );
+    }))
+}
+
+fn json_array(mut reader: Box<dyn BufRead + Send>, columns: Columns) -> Items {
+    let mut bytes = Vec::new();
+    if let Err(error) = reader.read_to_end(&mut bytes) {
+        return Box::new(std::iter::once(Err(Problem::at("input", error.to_string()))));
+    }
+    let values = match serde_json::from_slice::<Vec<Value>>(&bytes) {
+        Ok(values) => values,
+        Err(error) => {
+            return Box::new(std::iter::once(Err(Problem::at(
+                format!("line {}", error.line()),
+                format!("malformed JSON: {error}"),
+            ))))
+        }
+    };
+    Box::new(values.into_iter().enumerate().map(move |(index, value)| {
+        let origin = format!("item {}", index + 1);
+        object_row(&origin, value).and_then(|row| columns.split(origin, row))
+    }))
+}
+
+/// Every file under `folder` whose path relative to it matches `pattern` (a glob such as
+/// `**/*.md`), in path order; the id of each is its relative path with `/` separators.
+pub fn read_files(folder: &Path, pattern: &str) -> Result<Items, Problem> {
+    let matcher = globset::GlobBuilder::new(pattern)
+        .literal_separator(true)
+        .build()
+        .map_err(|error| Problem::at(pattern, format!("not a valid glob: {error}")))?
+        .compile_matcher();
+    if !folder.is_dir() {
+        return Err(Problem::at(folder.display().to_string(), "not a folder"));
+    }
+    let folder = folder.to_owned();
+    let mut paths: Vec<(String, PathBuf)> = Vec::new();
+    for entry in walkdir::WalkDir::new(&folder).sort_by_file_name() {
+        let entry =
+            entry.map_err(|error| Problem::at(folder.display().to_string(), error.to_string()))?;
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let Ok(relative) = entry.path().strip_prefix(&folder) else { continue };
+        let id = relative
+            .components()
+            .map(|part| part.as_os_str().to_string_lossy())
+            .collect::<Vec<_>>()
+            .join("/");
+        if matcher.is_match(&id) {
+            paths.push((id, entry.path().to_owned()));
+        }
+    }
+    Ok(Box::new(paths.into_iter().map(|(id, path)| {
+        let origin = path.display().to_string();
+        let bytes =
+            std::fs::read(&path).map_err(|error| Problem::at(origin.clone(), error.to_string()))?;
+        let text = String::from_utf8(bytes).map_err(|error| Problem {
+            origin: origin.clone(),
+            id: Some(id.clone()),
+            cause: format!(
+                "not valid UTF-8: invalid byte at offset {}",
+                error.utf8_error().valid_up_to()
+            ),
+        })?;
+        Ok(Incoming { id, text, metadata: None, origin })
+    })))
+}
+
+/// The rows of `query` run on `connection` (first column the id, the rest the text, or as
+/// `columns` says).
+pub fn read_sql(
+    connection: &rusqlite::Connection,
+    query: &str,
+    columns: Columns,
+) -> Result<Items, Problem> {
+    let fail = |error: rusqlite::Error| Problem::at("--sql", error.to_string());
+    let mut statement = connection.prepare(query).map_err(fail)?;
+    let names: Vec<String> = statement.column_names().map(str::to_owned).collect();
+    let mut rows = statement.query([]).map_err(fail)?;
+    let mut items = Vec::new();
+    let mut number = 0;
+    while let Some(row) = rows.next().map_err(fail)? {
+        number += 1;
+        let mut values = Vec::with_capacity(names.len());
+        for (index, name) in names.iter().enumerate() {
+            let value = match row.get_ref(index).map_err(fail)? {
+                rusqlite::types::ValueRef::Null => Value::Null,
+                rusqlite::types::ValueRef::Integer(integer) => Value::from(integer),
+                rusqlite::types::ValueRef::Real(real) => Value::from(real),
+                rusqlite::types::ValueRef::Text(text) | rusqlite::types::ValueRef::Blob(text) => {
+                    Value::String(String::from_utf8_lossy(text).into_owned())
+                }
+            };
+            values.push((name.clone(), value));
+        }
+        items.push(columns.split(format!("row {number}"), values));
+    }
+    Ok(Box::new(items.into_iter()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table(
+        input: &str,
+        format: Option<Format>,
+        columns: Columns,
+    ) -> Vec<Result<Incoming, Problem>> {
+        read_table(Box::new(std::io::Cursor::new(input.as_bytes().to_vec())), format, columns)
+            .unwrap()
+            .collect()
+    }
+
+    #[test]
+    fn detects_formats() {
+        assert_eq!(Format::detect(b"  [{\"id\":1}]"), Format::Json);
+        assert_eq!(Format::detect(b"{\"id\":1}\n"), Format::Jsonl);
+        assert_eq!(Format::detect(b"id\ttext\n1\tx"), Format::Tsv);
+        assert_eq!(Format::detect(b"id,text\n1,x"), Format::Csv);
+    }
+
+    #[test]
+    fn first_column_is_the_id_and_the_rest_the_text() {
+        let items = table("id,title,body\n1,Hello,world\n", None, Columns::default());
+        let item = items[0].as_ref().unwrap();
+        assert_eq!(
+            (item.id.as_str(), item.text.as_str(), item.origin.as_str()),
+            ("1", "Hello world", "line 2")
+        );
+        let items = table(
+            "{\"id\": 7, \"text\": \"seven\", \"n\": 2}\n\n{\"id\": \"b\", \"text\": null}",
+            None,
+            Columns::default(),
+        );
+        assert_eq!(items[0].as_ref().unwrap().text, "seven 2");
+        assert_eq!(items[1].as_ref().unwrap().id, "b");
+        assert_eq!(items[1].as_ref().unwrap().origin, "line 3");
+    }
+
+    #[test]
+    fn named_columns_split_text_from_metadata() {
+        let columns = Columns {
+            id: Some("key".into()),
+            text: vec!["body".into()],
+            metadata: vec!["year".into()],
+        };
+        let items = table(
+            "[{\"title\": \"T\", \"key\": \"k1\", \"body\": \"B\", \"year\": 2020}]",
+            None,
+            columns.clone(),
+        );
+        let item = items[0].as_ref().unwrap();
+        assert_eq!((item.id.as_str(), item.text.as_str()), ("k1", "B"));
+        assert_eq!(item.metadata.as_ref().unwrap()["year"], 2020);
+        let missing = table("key\tbody\nk\tb\n", None, columns);
+        assert!(missing[0].as_ref().unwrap_err().cause.contains("\"year\""));
+    }
+
+    #[test]
+    fn bad_rows_say_where() {
+        let items = table("id,text\n1,a\n2\n3,c\n", None, Columns::default());
+        assert!(items[0].is_ok() && items[2].is_ok());
+        let problem = items[1].as_ref().unwrap_err();
+        assert_eq!(problem.origin, "line 3");
+        assert!(problem.cause.contains("1 columns; the header has 2"), "{problem}");
+
+        let items =
+            table("{\"id\": 1, \"text\": \"a\"}\n{\"id\": 2, \"te\n", None, Columns::default());
+        assert_eq!(items[1].as_ref().unwrap_err().origin, "line 2");
+        assert!(items[1].as_ref().unwrap_err().cause.starts_with("malformed JSON"));
+    }
+}
