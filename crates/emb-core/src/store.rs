@@ -19,6 +19,17 @@ pub struct CollectionInfo {
     pub bytes: u64,
 }
 
+/// What a collection is, without counting what it holds: cheap to read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CollectionHeader {
+    /// The collection's name.
+    pub name: String,
+    /// The model that embedded its items.
+    pub model: String,
+    /// The number of dimensions of its vectors (`None` while it is empty).
+    pub dimensions: Option<usize>,
+}
+
 /// One item to write: its id, its vector, and what it was made from.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Item {
@@ -89,10 +100,14 @@ pub trait Store: Send {
     /// Every collection, by name.
     fn collections(&self) -> Result<Vec<CollectionInfo>>;
 
-    /// The collection called `name`, if there is one.
+    /// The collection called `name` with its counts, if there is one.
     fn collection(&self, name: &str) -> Result<Option<CollectionInfo>> {
         Ok(self.collections()?.into_iter().find(|info| info.name == name))
     }
+
+    /// The model and dimensions of the collection `name`, if there is one, without counting
+    /// its items.
+    fn header(&self, name: &str) -> Result<Option<CollectionHeader>>;
 
     /// Creates the collection `name` for vectors of `model`; does nothing if it exists.
     fn create_collection(&mut self, name: &str, model: &str) -> Result<()>;

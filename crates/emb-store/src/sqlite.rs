@@ -4,7 +4,9 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use emb_core::store::{Change, CollectionInfo, Fingerprint, Generation, Item, Record, Store};
+use emb_core::store::{
+    Change, CollectionHeader, CollectionInfo, Fingerprint, Generation, Item, Record, Store,
+};
 use emb_core::{blob, Error, Result};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
@@ -204,6 +206,29 @@ impl Store for SqliteStore {
         self.connection
             .query_row(&format!("{SUMMARY} WHERE c.name = ?1 GROUP BY c.id"), [name], summary)
             .optional()
+            .map_err(self.fail("cannot read the collection"))
+    }
+
+    fn header(&self, name: &str) -> Result<Option<CollectionHeader>> {
+        self.connection
+            .prepare_cached(
+                "SELECT c.model,
+                    (SELECT length(embedding) FROM embeddings WHERE collection_id = c.id LIMIT 1)
+                 FROM collections c WHERE c.name = ?1",
+            )
+            .and_then(|mut statement| {
+                statement
+                    .query_row([name], |row| {
+                        Ok(CollectionHeader {
+                            name: name.to_owned(),
+                            model: row.get::<_, Option<String>>(0)?.unwrap_or_default(),
+                            dimensions: row
+                                .get::<_, Option<i64>>(1)?
+                                .map(|length| length as usize / 4),
+                        })
+                    })
+                    .optional()
+            })
             .map_err(self.fail("cannot read the collection"))
     }
 

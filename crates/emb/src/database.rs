@@ -1,9 +1,11 @@
 //! [`Database`]: named collections of embedded items in one SQLite file, and searching them.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
-use emb_core::store::{CollectionInfo, Record, Store};
+use emb_core::store::{CollectionHeader, CollectionInfo, Generation, Record, Store};
 use emb_index::exact::{Query, VectorFile};
 use emb_store::SqliteStore;
 use md5::{Digest, Md5};
@@ -16,6 +18,9 @@ use crate::{Error, Model, Result};
 pub struct Database {
     store: SqliteStore,
     path: PathBuf,
+    /// Vector files already mapped, by collection; each is checked against the collection's
+    /// generation before every use.
+    mapped: Mutex<HashMap<String, Arc<VectorFile>>>,
 }
 
 /// What to search a collection for.
@@ -68,7 +73,11 @@ impl Database {
 
     /// Opens (creating if needed) the database at `path`.
     pub fn open(path: &Path) -> Result<Self> {
-        Ok(Self { store: SqliteStore::open(path)?, path: path.to_owned() })
+        Ok(Self {
+            store: SqliteStore::open(path)?,
+            path: path.to_owned(),
+            mapped: Mutex::default(),
+        })
     }
 
     /// Where the database is.
@@ -91,27 +100,44 @@ impl Database {
         Ok(self.store.collections()?)
     }
 
-    /// The collection `name`, if it exists.
+    /// The collection `name` with its counts, if it exists.
     pub fn collection(&self, name: &str) -> Result<Option<CollectionInfo>> {
         Ok(self.store.collection(name)?)
     }
 
-    /// The collection `name`, or an error saying it does not exist and which do.
-    pub fn require(&self, name: &str) -> Result<CollectionInfo> {
-        if let Some(info) = self.collection(name)? {
-            return Ok(info);
-        }
-        let known: Vec<String> = self.collections()?.into_iter().map(|info| info.name).collect();
-        Err(Error::NoSuchCollection {
+    /// The model and dimensions of the collection `name`, if it exists (cheap).
+    pub fn header(&self, name: &str) -> Result<Option<CollectionHeader>> {
+        Ok(self.store.header(name)?)
+    }
+
+    /// The collection `name` with its counts, or an error saying it does not exist.
+    pub fn summary(&self, name: &str) -> Result<CollectionInfo> {
+        self.require(name)?;
+        self.collection(name)?.ok_or_else(|| self.missing(name))
+    }
+
+    /// The model and dimensions of the collection `name`, or an error saying it does not exist
+    /// and which do.
+    pub fn require(&self, name: &str) -> Result<CollectionHeader> {
+        self.header(name)?.ok_or_else(|| self.missing(name))
+    }
+
+    fn missing(&self, name: &str) -> Error {
+        let known: Vec<String> = self
+            .collections()
+            .map(|all| all.into_iter().map(|info| info.name).collect())
+            .unwrap_or_default();
+        Error::NoSuchCollection {
             name: name.to_owned(),
             database: self.path.clone(),
             known: if known.is_empty() { "none".to_owned() } else { known.join(", ") },
-        })
+        }
     }
 
     /// Deletes the collection `name` and its cached vectors; whether it existed.
     pub fn delete_collection(&mut self, name: &str) -> Result<bool> {
         let existed = self.store.delete_collection(name)?;
+        self.mapped.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(name);
         let _ = std::fs::remove_file(self.vector_file_path(name));
         Ok(existed)
     }
@@ -125,7 +151,7 @@ impl Database {
     /// with the same model and the same number of dimensions.
     pub fn prepare(&mut self, collection: &str, model: &Model) -> Result<()> {
         let name = Self::model_name(model);
-        match self.collection(collection)? {
+        match self.header(collection)? {
             None => self.store.create_collection(collection, name)?,
             Some(info) => {
                 if !same_model(&info.model, name) {
@@ -159,10 +185,24 @@ impl Database {
 
     /// The vectors of `collection` ready to scan: the cached file when it is current, else
     /// read from the database (and cached when the database can vouch for its version).
-    pub fn vectors(&self, collection: &str) -> Result<VectorFile> {
-        let path = self.vector_file_path(collection);
+    pub fn vectors(&self, collection: &str) -> Result<Arc<VectorFile>> {
         let current = self.store.generation(collection)?;
-        if let (Some(current), Some(file)) = (&current, VectorFile::open(&path)?) {
+        let mut mapped = self.mapped.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let (Some(current), Some(file)) = (&current, mapped.get(collection)) {
+            if file.generation() == current {
+                return Ok(Arc::clone(file));
+            }
+        }
+        let file = Arc::new(self.load_vectors(collection, current.as_ref())?);
+        mapped.insert(collection.to_owned(), Arc::clone(&file));
+        Ok(file)
+    }
+
+    /// The cached vector file of `collection` if it is at generation `current`, else a new one
+    /// read from the database.
+    fn load_vectors(&self, collection: &str, current: Option<&Generation>) -> Result<VectorFile> {
+        let path = self.vector_file_path(collection);
+        if let (Some(current), Some(file)) = (current, VectorFile::open(&path)?) {
             if file.generation() == current {
                 return Ok(file);
             }

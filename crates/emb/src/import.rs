@@ -29,7 +29,7 @@ pub struct Importer<'a> {
 impl Database {
     /// An importer into `collection`, created for `model` if it does not exist.
     pub fn importer(&mut self, collection: &str, model: &str) -> Result<Importer<'_>> {
-        if self.collection(collection)?.is_none() {
+        if self.header(collection)?.is_none() {
             self.store_mut().create_collection(collection, model)?;
         }
         let dimensions = self.require(collection)?.dimensions;

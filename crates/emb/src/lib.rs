@@ -25,9 +25,10 @@ pub mod settings;
 pub mod sources;
 
 pub use database::{Database, Hit, Search, Target};
-pub use emb_core::store::{CollectionInfo, Record, Store};
+pub use emb_core::store::{CollectionHeader, CollectionInfo, Record, Store};
 pub use emb_core::Error as CoreError;
 pub use emb_core::{blob, distance, topk, Embedder, Input, InputKind, Vector};
+pub use emb_index::exact::{Query as ExactQuery, VectorFile};
 pub use emb_models::resolve::{hub_id, Located, Locator, Source};
 pub use emb_models::{Embedded, ModelInfo, TokenReport};
 pub use error::{Error, Result};

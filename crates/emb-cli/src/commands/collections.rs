@@ -76,7 +76,7 @@ fn list(database: &emb::Database, json: bool) -> Result<()> {
 }
 
 fn info(database: &emb::Database, name: &str, json: bool) -> Result<()> {
-    let info = database.require(name)?;
+    let info = database.summary(name)?;
     let mut printer = Printer::new();
     if json {
         printer.json(&describe(&info))?;
@@ -126,7 +126,7 @@ fn export(
     format: ExportFormat,
     output: Option<&Path>,
 ) -> Result<()> {
-    let info = database.require(name)?;
+    let info = database.summary(name)?;
     let store = database.store();
     match format {
         ExportFormat::Jsonl => {

@@ -53,7 +53,7 @@ fn load_collection_model(
     collection: &str,
     arguments: &ModelArgs,
 ) -> Result<(emb::Model, emb::EmbedOptions)> {
-    let stored = database.collection(collection)?.map(|info| info.model);
+    let stored = database.header(collection)?.map(|header| header.model);
     if let (Some(stored), Some(requested)) = (&stored, &arguments.model) {
         if !stored.is_empty() && emb::hub_id(stored) != emb::hub_id(requested) {
             return Err(emb::Error::ModelMismatch {
