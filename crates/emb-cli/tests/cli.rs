@@ -3,52 +3,12 @@
 //! Tests that need the real all-MiniLM-L6-v2 pass its folder with `-m` (from
 //! `EMB_TEST_MODEL_DIR`, else the default emb cache, where `make test` puts it).
 
-use std::path::{Path, PathBuf};
+mod common;
 
-use assert_cmd::Command;
+use std::path::PathBuf;
+
+use common::{model_folder, Sandbox};
 use predicates::prelude::*;
-
-fn model_folder() -> PathBuf {
-    if let Some(folder) = std::env::var_os("EMB_TEST_MODEL_DIR") {
-        return folder.into();
-    }
-    // Where `emb` itself (and scripts/fetch-model) put models: EMB_HOME, else the data folder.
-    let folder = emb::settings::home().join("models/sentence-transformers/all-MiniLM-L6-v2");
-    assert!(folder.is_dir(), "no model at {}: run scripts/fetch-model", folder.display());
-    folder
-}
-
-struct Sandbox {
-    home: tempfile::TempDir,
-}
-
-impl Sandbox {
-    fn new() -> Self {
-        Self { home: tempfile::tempdir().expect("a temporary folder") }
-    }
-
-    /// `emb` with an empty `EMB_HOME`, no downloads, and no model from the environment.
-    fn emb(&self) -> Command {
-        let mut command = Command::cargo_bin("emb").expect("the emb binary");
-        command
-            .env("EMB_HOME", self.home.path())
-            .env("EMB_OFFLINE", "1")
-            .env("HF_HUB_CACHE", self.home.path().join("hf"))
-            .env_remove("EMB_MODEL");
-        command
-    }
-
-    /// `emb` with the real model passed by path.
-    fn emb_with_model(&self, arguments: &[&str]) -> Command {
-        let mut command = self.emb();
-        command.args(arguments).arg("-m").arg(model_folder());
-        command
-    }
-
-    fn path(&self) -> &Path {
-        self.home.path()
-    }
-}
 
 fn vector_from(stdout: &[u8]) -> Vec<f32> {
     serde_json::from_slice(stdout).expect("a JSON array")

@@ -5,31 +5,46 @@ use rusqlite::Connection;
 
 /// The migrations, in order; the number of a migration is its position plus one.
 ///
-/// 1. llm's `collections` and `embeddings` tables exactly as `llm` creates them (nothing happens
-///    to a database llm already wrote), and emb's own tables, which llm ignores: the database's
-///    identity, and a change counter per collection kept by triggers, so that caches derived
+/// 1. llm's `collections` and `embeddings` tables exactly as `llm` (0.36) creates them, and the
+///    record of llm's five embeddings migrations when llm has not written its own, without
+///    which llm would try to create the tables again and fail (nothing happens to a database
+///    llm already wrote); emb's own tables, which llm ignores: the database's identity, and a change counter per collection kept by triggers, so that caches derived
 ///    from a collection's vectors know when any writer (emb or llm) changed it.
-const MIGRATIONS: &[&str] = &[r"
-CREATE TABLE IF NOT EXISTS [collections] (
-   [id] INTEGER PRIMARY KEY,
-   [name] TEXT,
-   [model] TEXT
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE IF NOT EXISTS "collections" (
+   "id" INTEGER PRIMARY KEY,
+   "name" TEXT,
+   "model" TEXT
 );
-CREATE UNIQUE INDEX IF NOT EXISTS [idx_collections_name]
-    ON [collections] ([name]);
-CREATE TABLE IF NOT EXISTS [embeddings] (
-   [collection_id] INTEGER REFERENCES [collections]([id]),
-   [id] TEXT,
-   [embedding] BLOB,
-   [content] TEXT,
-   [content_blob] BLOB,
-   [content_hash] BLOB,
-   [metadata] TEXT,
-   [updated] INTEGER,
-   PRIMARY KEY ([collection_id], [id])
+CREATE UNIQUE INDEX IF NOT EXISTS "idx_collections_name"
+    ON "collections" ("name");
+CREATE TABLE IF NOT EXISTS "embeddings" (
+   "collection_id" INTEGER REFERENCES "collections"("id"),
+   "id" TEXT,
+   "embedding" BLOB,
+   "content" TEXT,
+   "content_blob" BLOB,
+   "content_hash" BLOB,
+   "metadata" TEXT,
+   "updated" INTEGER,
+   PRIMARY KEY ("collection_id", "id")
 );
-CREATE INDEX IF NOT EXISTS [idx_embeddings_content_hash]
-    ON [embeddings] ([content_hash]);
+CREATE INDEX IF NOT EXISTS "idx_embeddings_content_hash"
+    ON "embeddings" ("content_hash");
+CREATE TABLE IF NOT EXISTS "_sqlite_migrations" (
+   "id" INTEGER PRIMARY KEY,
+   "migration_set" TEXT,
+   "name" TEXT,
+   "applied_at" TEXT
+);
+CREATE UNIQUE INDEX IF NOT EXISTS "idx__sqlite_migrations_migration_set_name"
+    ON "_sqlite_migrations" ("migration_set", "name");
+INSERT INTO "_sqlite_migrations" ("migration_set", "name", "applied_at")
+SELECT 'llm.embeddings', name, datetime('now')
+FROM (SELECT 'm001_create_tables' AS name UNION ALL SELECT 'm002_foreign_key'
+      UNION ALL SELECT 'm003_add_updated' UNION ALL SELECT 'm004_store_content_hash'
+      UNION ALL SELECT 'm005_add_content_blob')
+WHERE NOT EXISTS (SELECT 1 FROM "_sqlite_migrations" WHERE "migration_set" = 'llm.embeddings');
 CREATE TABLE IF NOT EXISTS emb_database (
     singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
     identity TEXT NOT NULL
@@ -39,7 +54,7 @@ CREATE TABLE IF NOT EXISTS emb_generations (
     collection_id INTEGER PRIMARY KEY,
     counter INTEGER NOT NULL
 );
-"];
+"#];
 
 /// The statements that create the triggers keeping `emb_generations` current (migration 1 runs
 /// them; [`crate::SqliteStore`] runs them again if a tool dropped them).
