@@ -44,7 +44,12 @@ impl Sandbox {
 
     /// `emb` with this `EMB_HOME`, no downloads, and no model or database from the environment.
     pub fn emb(&self) -> Command {
-        let mut command = Command::cargo_bin("emb").expect("the emb binary");
+        Command::from_std(self.process())
+    }
+
+    /// [`Sandbox::emb`] as a plain process, to spawn and kill.
+    pub fn process(&self) -> std::process::Command {
+        let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin!("emb"));
         command
             .env("EMB_HOME", self.home.path())
             .env("EMB_OFFLINE", "1")
