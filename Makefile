@@ -1,11 +1,12 @@
 # make demo   build in release mode, fetch the default model, run the main job on real data
-# make test   every test (fetches the model first)
+# make test   every test (fetches the model, and installs the Python peers the llm
+#             interoperability test runs: bench/setup-peers, cached outside the clone)
 # make lint   rustfmt and clippy, warnings as errors
 # make bench  speed against sentence-transformers (needs the Python peers: bench/setup-peers)
 
 CARGO ?= cargo
 
-.PHONY: demo test lint build build-bench model bench
+.PHONY: demo test lint build build-bench model peers bench
 
 build:
 	$(CARGO) build --release -p emb-cli -p emb --bins --examples
@@ -16,8 +17,11 @@ model:
 demo: build model
 	scripts/demo
 
-test: model
-	$(CARGO) test --release --workspace --all-targets
+peers:
+	bench/setup-peers >/dev/null
+
+test: model peers
+	EMB_TEST_LLM="$$(dirname "$$(bench/setup-peers)")" $(CARGO) test --release --workspace --all-targets
 	$(CARGO) test --release --workspace --doc
 
 lint:
@@ -27,5 +31,6 @@ lint:
 build-bench:
 	$(CARGO) build --release -p emb-bench
 
-bench: build-bench model
+bench: build-bench build model peers
 	python3 bench/embed_speed.py
+	python3 bench/ingest_speed.py
