@@ -236,29 +236,34 @@ pub enum CollectionsCommand {
     /// Write a collection's items and vectors to a file (or standard output).
     ///
     /// jsonl: one {"id", "embedding", "content", "metadata"} per line. csv: id, content,
-    /// metadata and one column per dimension. npy: a float32 matrix (count x dimensions), with
-    /// the ids, content and metadata in a JSON lines file beside it (same name, .jsonl).
+    /// metadata and one column per dimension (e0, e1, ...). npy: a float32 matrix (count x
+    /// dimensions), with the ids, content and metadata in a JSON lines file beside it (same
+    /// name, .jsonl). parquet: columns id, content, metadata and embedding (list of float).
     Export {
         /// The collection.
         name: String,
-        /// The file format.
-        #[arg(long, value_enum, default_value_t = ExportFormat::Jsonl)]
-        format: ExportFormat,
+        /// The file format. Default: from the extension of -o, else jsonl.
+        #[arg(long, value_enum)]
+        format: Option<FileFormat>,
         /// The file to write. Default: standard output (jsonl and csv only).
         #[arg(short, long)]
         output: Option<PathBuf>,
         #[command(flatten)]
         database: DatabaseArgs,
     },
-    /// Read items with their vectors from a JSON lines file (as export writes it) into a
-    /// collection, without running a model.
+    /// Read items with their vectors from a file (as export writes it) into a collection,
+    /// without running a model.
     Import {
         /// The collection (created if missing).
         name: String,
-        /// The JSON lines file, or - for standard input.
+        /// The file (jsonl, csv, npy with its .jsonl beside it, or parquet), or - for JSON
+        /// lines on standard input.
         input: PathBuf,
+        /// The file format. Default: from the file's extension.
+        #[arg(long, value_enum)]
+        format: Option<FileFormat>,
         /// The model the vectors came from, recorded for a new collection.
-        /// Default: the collection's, or the default model.
+        /// Default: the default model.
         #[arg(short, long, env = "EMB_MODEL")]
         model: Option<String>,
         /// Items per transaction.
@@ -269,15 +274,17 @@ pub enum CollectionsCommand {
     },
 }
 
-/// A file format for `emb collections export`.
+/// A file format for `emb collections export` and `import`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ExportFormat {
+pub enum FileFormat {
     /// JSON lines.
     Jsonl,
     /// Comma-separated values.
     Csv,
     /// A NumPy float32 matrix plus a JSON lines file of ids.
     Npy,
+    /// Apache Parquet.
+    Parquet,
 }
 
 /// How a vector is printed.

@@ -176,42 +176,50 @@ fn every_input_kind_is_read() {
 }
 
 #[test]
-fn export_and_import_round_trip() {
+fn export_and_import_round_trip_in_every_format() {
     let sandbox = Sandbox::with_model();
     let input = sandbox.file("animals.jsonl", ANIMALS);
     success(sandbox.emb().args(["embed-multi", "things"]).arg(&input).arg("--store"));
-    let exported = sandbox.path().join("things.jsonl");
-    success(sandbox.emb().args(["collections", "export", "things", "-o"]).arg(&exported));
-    success(sandbox.emb().args(["collections", "import", "copy"]).arg(&exported));
+    success(sandbox.emb().args([
+        "embed",
+        "things",
+        "meta",
+        "-c",
+        "A parrot talks",
+        "--metadata",
+        r#"{"kind": "bird"}"#,
+    ]));
     let search = |collection: &str| {
-        success(sandbox.emb().args(["similar", collection, "-c", "a pet animal"])).0
+        success(sandbox.emb().args(["similar", collection, "-c", "a pet animal", "-n", "6"])).0
     };
-    assert_eq!(search("things"), search("copy"));
+    let original = search("things");
+    assert!(original.contains(r#""metadata":{"kind":"bird"}"#), "{original}");
+    for extension in ["jsonl", "csv", "npy", "parquet"] {
+        let file = sandbox.path().join(format!("things.{extension}"));
+        success(sandbox.emb().args(["collections", "export", "things", "-o"]).arg(&file));
+        let copy = format!("copy-{extension}");
+        let (_, stderr) = success(sandbox.emb().args(["collections", "import", &copy]).arg(&file));
+        assert!(stderr.contains("imported 6 items"), "{extension}: {stderr}");
+        assert_eq!(search(&copy), original, "{extension}");
+    }
+    let (stdout, _) = success(sandbox.emb().args(["collections", "export", "things"]));
+    assert_eq!(json_lines(&stdout).len(), 6);
 
-    let csv = sandbox.path().join("things.csv");
-    success(
-        sandbox.emb().args(["collections", "export", "things", "--format", "csv", "-o"]).arg(&csv),
-    );
-    let text = std::fs::read_to_string(&csv).unwrap();
+    let text = std::fs::read_to_string(sandbox.path().join("things.csv")).unwrap();
     assert!(text.starts_with("id,content,metadata,e0,e1,"));
-    assert_eq!(text.lines().count(), 6);
-
-    let npy = sandbox.path().join("things.npy");
-    success(
-        sandbox.emb().args(["collections", "export", "things", "--format", "npy", "-o"]).arg(&npy),
-    );
-    let bytes = std::fs::read(&npy).unwrap();
+    let bytes = std::fs::read(sandbox.path().join("things.npy")).unwrap();
     assert_eq!(&bytes[..6], b"\x93NUMPY");
     let header_length = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
     let header = std::str::from_utf8(&bytes[10..10 + header_length]).unwrap();
-    assert!(header.contains("'shape': (5, 384)"), "{header}");
+    assert!(header.contains("'shape': (6, 384)"), "{header}");
     assert_eq!((10 + header_length) % 64, 0);
-    assert_eq!(bytes.len(), 10 + header_length + 5 * 384 * 4);
+    assert_eq!(bytes.len(), 10 + header_length + 6 * 384 * 4);
+    assert!(std::fs::read(sandbox.path().join("things.parquet")).unwrap().starts_with(b"PAR1"));
 
-    success(sandbox.emb().args(["collections", "delete", "copy"]));
-    let stderr = failure(sandbox.emb().args(["similar", "copy", "-c", "x"]));
+    success(sandbox.emb().args(["collections", "delete", "copy-csv"]));
+    let stderr = failure(sandbox.emb().args(["similar", "copy-csv", "-c", "x"]));
     assert!(
-        stderr.contains("no collection named \"copy\"") && stderr.contains("things"),
+        stderr.contains("no collection named \"copy-csv\"") && stderr.contains("things"),
         "{stderr}"
     );
 }

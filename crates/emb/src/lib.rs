@@ -18,11 +18,11 @@
 
 mod database;
 mod error;
-mod import;
 mod ingest;
 mod model;
 pub mod settings;
 pub mod sources;
+pub mod transfer;
 
 pub use database::{Database, Hit, Search, Target};
 pub use emb_core::store::{CollectionHeader, CollectionInfo, Record, Store};
@@ -32,7 +32,6 @@ pub use emb_index::exact::{Query as ExactQuery, VectorFile};
 pub use emb_models::resolve::{hub_id, Located, Locator, Source};
 pub use emb_models::{Embedded, ModelInfo, TokenReport};
 pub use error::{Error, Result};
-pub use import::Importer;
 pub use ingest::{content_hash, IngestOptions, IngestReport};
 pub use model::{describe, EmbedOptions, Model};
 

@@ -1,12 +1,12 @@
 //! `emb collections`: list, inspect, delete, export and import collections.
 
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
-use emb::{CollectionInfo, Store};
+use emb::{transfer, CollectionInfo};
 
-use crate::cli::{CollectionsCommand, ExportFormat};
+use crate::cli::{CollectionsCommand, FileFormat};
 use crate::output::{human_size, table, Printer};
 
 pub fn run(command: CollectionsCommand) -> Result<()> {
@@ -27,10 +27,10 @@ pub fn run(command: CollectionsCommand) -> Result<()> {
         CollectionsCommand::Export { name, format, output, database } => {
             export(&super::open_database(&database)?, &name, format, output.as_deref())
         }
-        CollectionsCommand::Import { name, input, model, batch_size, database } => {
+        CollectionsCommand::Import { name, input, format, model, batch_size, database } => {
             let mut database = super::open_database(&database)?;
             let model = model.unwrap_or_else(|| super::model_name(None));
-            import(&mut database, &name, &input, &model, batch_size)
+            import(&mut database, &name, &input, format, &model, batch_size)
         }
     }
 }
@@ -95,147 +95,57 @@ fn info(database: &emb::Database, name: &str, json: bool) -> Result<()> {
     Ok(())
 }
 
-/// A writer on `output`, or on standard output.
-fn open_output(output: Option<&Path>) -> Result<Box<dyn Write>> {
-    Ok(match output {
-        Some(path) => Box::new(std::io::BufWriter::new(
-            std::fs::File::create(path)
-                .with_context(|| format!("cannot create {}", path.display()))?,
-        )),
-        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
-    })
-}
-
-fn record_json(record: &emb::Record, with_vector: bool) -> serde_json::Value {
-    let mut value = serde_json::json!({
-        "id": record.id,
-        "content": record.content,
-        "metadata": record.metadata.as_deref().map(|text| {
-            serde_json::from_str(text).unwrap_or_else(|_| serde_json::Value::String(text.into()))
-        }),
-    });
-    if with_vector {
-        value["embedding"] = serde_json::json!(record.vector);
+fn format_of(format: Option<FileFormat>, path: Option<&Path>) -> Option<transfer::FileFormat> {
+    match format {
+        Some(FileFormat::Jsonl) => Some(transfer::FileFormat::Jsonl),
+        Some(FileFormat::Csv) => Some(transfer::FileFormat::Csv),
+        Some(FileFormat::Npy) => Some(transfer::FileFormat::Npy),
+        Some(FileFormat::Parquet) => Some(transfer::FileFormat::Parquet),
+        None => path.and_then(transfer::FileFormat::from_path),
     }
-    value
 }
 
 fn export(
     database: &emb::Database,
     name: &str,
-    format: ExportFormat,
+    format: Option<FileFormat>,
     output: Option<&Path>,
 ) -> Result<()> {
-    let info = database.summary(name)?;
-    let store = database.store();
-    match format {
-        ExportFormat::Jsonl => {
-            let mut out = open_output(output)?;
-            store.for_each(name, "", &mut |record| {
-                json_line(&mut out, &record_json(&record, true)).map_err(store_error)
-            })?;
-            out.flush()?;
+    let format = format_of(format, output).unwrap_or(transfer::FileFormat::Jsonl);
+    let Some(path) = output else {
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        if matches!(format, transfer::FileFormat::Npy | transfer::FileFormat::Parquet) {
+            bail!("{format:?} export needs a file: -o FILE");
         }
-        ExportFormat::Csv => {
-            let mut csv = csv::Writer::from_writer(open_output(output)?);
-            let dimensions = info.dimensions.unwrap_or(0);
-            let mut header = vec!["id".to_owned(), "content".to_owned(), "metadata".to_owned()];
-            header.extend((0..dimensions).map(|index| format!("e{index}")));
-            csv.write_record(&header)?;
-            store.for_each(name, "", &mut |record| {
-                let mut row = vec![
-                    record.id,
-                    record.content.unwrap_or_default(),
-                    record.metadata.unwrap_or_default(),
-                ];
-                row.extend(record.vector.iter().map(f32::to_string));
-                csv.write_record(&row).map_err(store_error)
-            })?;
-            csv.flush()?;
-        }
-        ExportFormat::Npy => {
-            let Some(path) = output else {
-                bail!("npy export needs a file: -o vectors.npy (the ids go beside it, in vectors.jsonl)")
-            };
-            let dimensions = info.dimensions.unwrap_or(0);
-            let mut matrix = std::io::BufWriter::new(
-                std::fs::File::create(path)
-                    .with_context(|| format!("cannot create {}", path.display()))?,
-            );
-            let ids_path = path.with_extension("jsonl");
-            let mut ids = open_output(Some(&ids_path))?;
-            matrix.write_all(&npy_header(info.count, dimensions))?;
-            store.for_each(name, "", &mut |record| {
-                matrix.write_all(&emb::blob::encode(&record.vector)).map_err(store_error)?;
-                json_line(&mut ids, &record_json(&record, false)).map_err(store_error)
-            })?;
-            matrix.flush()?;
-            ids.flush()?;
-            eprintln!(
-                "wrote {} x {dimensions} float32 to {} and the ids to {}",
-                info.count,
-                path.display(),
-                ids_path.display()
-            );
-        }
-    }
+        database.export_stream(name, format, &mut out)?;
+        out.flush()?;
+        return Ok(());
+    };
+    let files = database.export(name, format, path)?;
+    let names: Vec<String> = files.iter().map(|file| file.display().to_string()).collect();
+    eprintln!("exported {name} to {}", names.join(" and "));
     Ok(())
-}
-
-/// Writes `value` as one line of JSON.
-fn json_line(out: &mut impl Write, value: &serde_json::Value) -> std::io::Result<()> {
-    serde_json::to_writer(&mut *out, value)?;
-    out.write_all(b"\n")
-}
-
-/// Wraps an error of writing the export so that it can leave the store's visitor.
-fn store_error(error: impl std::error::Error + Send + Sync + 'static) -> emb::CoreError {
-    emb::CoreError::Store { context: "cannot write the export".into(), source: Box::new(error) }
-}
-
-/// The header of a version 1.0 `.npy` file holding a little-endian float32 `rows x columns`
-/// matrix, padded to a multiple of 64 bytes as NumPy writes it.
-fn npy_header(rows: u64, columns: usize) -> Vec<u8> {
-    let mut dictionary =
-        format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {columns}), }}");
-    let unpadded = 10 + dictionary.len() + 1;
-    dictionary.push_str(&" ".repeat(unpadded.next_multiple_of(64) - unpadded));
-    dictionary.push('\n');
-    let mut header = b"\x93NUMPY\x01\x00".to_vec();
-    header.extend_from_slice(&(dictionary.len() as u16).to_le_bytes());
-    header.extend_from_slice(dictionary.as_bytes());
-    header
 }
 
 fn import(
     database: &mut emb::Database,
     name: &str,
     input: &Path,
+    format: Option<FileFormat>,
     model: &str,
     batch_size: usize,
 ) -> Result<()> {
-    let reader: Box<dyn BufRead> = if input == Path::new("-") {
-        Box::new(std::io::BufReader::new(std::io::stdin()))
-    } else {
-        Box::new(std::io::BufReader::new(
-            std::fs::File::open(input)
-                .with_context(|| format!("cannot open {}", input.display()))?,
-        ))
+    let format = match format_of(format, Some(input)) {
+        Some(format) => format,
+        None if input == Path::new("-") => transfer::FileFormat::Jsonl,
+        None => bail!(
+            "cannot tell the format of {} from its extension: pass --format jsonl|csv|npy|parquet",
+            input.display()
+        ),
     };
-    let mut importer = database.importer(name, model)?;
-    for (index, line) in reader.lines().enumerate() {
-        let line = line.with_context(|| format!("line {}", index + 1))?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        importer.push_json(&line).with_context(|| {
-            format!("{} line {}: nothing of its batch was written", input.display(), index + 1)
-        })?;
-        if importer.pending() >= batch_size {
-            importer.flush()?;
-        }
-    }
-    let count = importer.finish()?;
+    let count = database
+        .import(name, model, input, format, batch_size)
+        .with_context(|| format!("cannot import {}", input.display()))?;
     eprintln!("{name}: imported {count} items");
     Ok(())
 }
