@@ -378,3 +378,30 @@ fn embed_stores_one_item_with_metadata() {
         failure(sandbox.emb().args(["embed", "notes", "n2", "-c", "x", "--metadata", "[1]"]));
     assert!(stderr.contains("must be a JSON object"), "{stderr}");
 }
+
+#[test]
+fn what_a_user_sees() {
+    let sandbox = Sandbox::with_model();
+    let input = sandbox.file("animals.jsonl", ANIMALS);
+    let (_, stderr) =
+        success(sandbox.emb().args(["embed-multi", "things"]).arg(&input).arg("--store"));
+    // The summary line without its timing.
+    let summary = stderr.lines().last().unwrap().split(" (").next().unwrap().to_owned();
+    insta::assert_snapshot!("embed_multi_summary", summary);
+    let (list, _) = success(sandbox.emb().args(["collections", "list"]));
+    insta::assert_snapshot!("collections_list", list);
+    let (plain, _) = success(sandbox.emb().args([
+        "similar",
+        "things",
+        "-c",
+        "sqlite backup tools",
+        "-n",
+        "2",
+        "-p",
+    ]));
+    insta::assert_snapshot!("similar_plain", plain);
+    let bad = sandbox
+        .file("bad.jsonl", "{\"id\": \"a\", \"text\": \"fine\"}\n{\"id\": \"b\", \"text\": \n");
+    let stderr = failure(sandbox.emb().args(["embed-multi", "things"]).arg(&bad));
+    insta::assert_snapshot!("malformed_line_error", stderr);
+}

@@ -14,6 +14,27 @@
 //!
 //! The model runs in pure Rust and gives the vectors sentence-transformers gives
 //! (cosine >= 0.99999 on the reference texts).
+//!
+//! Keep items in a named collection of a [`Database`] (llm's embeddings.db schema) and search
+//! them:
+//!
+//! ```no_run
+//! use emb::sources::{read_table, Columns};
+//!
+//! let model = emb::Model::load("all-MiniLM-L6-v2")?;
+//! let mut database = emb::Database::open("embeddings.db".as_ref())?;
+//! let input = std::io::BufReader::new(std::fs::File::open("docs.jsonl").expect("docs.jsonl"));
+//! let items = read_table(Box::new(input), None, Columns::default()).expect("a table");
+//! let options = emb::IngestOptions { store_content: true, ..Default::default() };
+//! let report = database.ingest("docs", &model, items, &options, &mut |_progress| {})?;
+//! println!("{} embedded, {} unchanged", report.embedded, report.skipped);
+//!
+//! let query = model.embed(&["sqlite backup tools"])?.remove(0);
+//! for hit in database.search("docs", &emb::Search::new(emb::Target::Vector(query)))? {
+//!     println!("{:.3} {}", hit.score, hit.id);
+//! }
+//! # Ok::<(), emb::Error>(())
+//! ```
 #![warn(missing_docs)]
 
 mod database;
