@@ -41,7 +41,7 @@ fn embed_multi_then_similar_finds_the_right_items() {
     assert_eq!(hits[1]["id"], "sqlite");
     assert_eq!(hits[0]["content"], "Back up a SQLite database online with the backup API.");
     let keys: Vec<&str> = hits[0].as_object().unwrap().keys().map(String::as_str).collect();
-    assert_eq!(keys, ["content", "id", "metadata", "score"]); // serde_json sorts; all four present
+    assert_eq!(keys, ["id", "score", "content", "metadata"], "llm's key order");
     assert!(stdout.starts_with("{\"id\":\"backup\",\"score\":"), "llm's key order: {stdout}");
 
     // By id: the item itself is left out.
@@ -122,6 +122,8 @@ fn every_input_kind_is_read() {
         ("b.tsv", "id\ttext\ntsv-1\tfrom a TSV file\n"),
         ("c.json", r#"[{"id": "json-1", "text": "from a JSON array"}]"#),
         ("d.jsonl", "{\"id\": \"jsonl-1\", \"text\": \"from JSON lines\"}\n"),
+        // The first key is the id whatever its name, as in llm: key order is kept.
+        ("e.jsonl", "{\"slug\": \"ordered-1\", \"body\": \"keys in their order\"}\n"),
     ];
     for (name, text) in inputs {
         let path = sandbox.file(name, text);
@@ -171,7 +173,17 @@ fn every_input_kind_is_read() {
     ids.sort();
     assert_eq!(
         ids,
-        ["csv-1", "deep/two.md", "json-1", "jsonl-1", "one.md", "p1", "stdin/1", "tsv-1"]
+        [
+            "csv-1",
+            "deep/two.md",
+            "json-1",
+            "jsonl-1",
+            "one.md",
+            "ordered-1",
+            "p1",
+            "stdin/1",
+            "tsv-1"
+        ]
     );
 }
 

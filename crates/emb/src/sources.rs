@@ -176,6 +176,7 @@ fn delimited(reader: Box<dyn BufRead + Send>, delimiter: u8, columns: Columns) -
                 .iter()
                 .enumerate()
                 .map(|(index, name)| {
+                    let name = name.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(name);
                     String::from_utf8(name.to_vec()).map_err(|error| {
                         Problem::at(
                             "line 1",
@@ -379,7 +380,11 @@ mod tests {
 
     #[test]
     fn first_column_is_the_id_and_the_rest_the_text() {
-        let items = table("id,title,body\n1,Hello,world\n", None, Columns::default());
+        let items = table(
+            "\u{feff}id,title,body\n1,Hello,world\n",
+            None,
+            Columns { id: Some("id".into()), ..Columns::default() },
+        );
         let item = items[0].as_ref().unwrap();
         assert_eq!(
             (item.id.as_str(), item.text.as_str(), item.origin.as_str()),

@@ -108,15 +108,23 @@ fn open_items(
         Some(path) => {
             let file = std::fs::File::open(path)
                 .with_context(|| format!("cannot open {}", path.display()))?;
-            (Box::new(std::io::BufReader::with_capacity(1 << 16, file)), count_lines(path))
+            let mut reader = std::io::BufReader::with_capacity(1 << 16, file);
+            let detected = format.unwrap_or(Format::detect(reader.fill_buf()?));
+            // One item a line, less the header row of CSV and TSV; a JSON array has no count.
+            let total = match detected {
+                Format::Json => None,
+                Format::Jsonl => count_lines(path),
+                Format::Csv | Format::Tsv => count_lines(path).map(|lines| lines.saturating_sub(1)),
+            };
+            (Box::new(reader), total)
         }
     };
     let items = sources::read_table(reader, format, columns).context("cannot read the input")?;
     Ok((items, total))
 }
 
-/// The number of lines of the file at `path`, as a progress bar's total (an estimate: a CSV
-/// header or a quoted newline makes it one off).
+/// The number of lines of the file at `path`, as a progress bar's total (an estimate: a quoted
+/// newline in a CSV field or blank lines make it high).
 fn count_lines(path: &Path) -> Option<u64> {
     let file = std::fs::File::open(path).ok()?;
     let mut reader = std::io::BufReader::with_capacity(1 << 16, file);
