@@ -39,7 +39,14 @@ pub enum Command {
     /// Prints JSON lines {"id", "score", "content", "metadata"}, best first.
     /// Examples: emb similar docs -c "sqlite backup tools"
     ///           emb similar docs some-id -n 5
+    ///           emb similar docs -c "backups" --where 'lang = "en" and year >= 2020'
     Similar(SimilarArgs),
+    /// Find the most similar other items of every item of a collection, in one pass.
+    ///
+    /// Prints JSON lines {"id", "related": [{"id", "score"}, ...]}; --store also keeps them in
+    /// the `emb_related` table of the database (`collection_id`, `id`, `rank`, `related_id`, `score`).
+    /// Example: emb related docs -n 5 --store
+    Related(RelatedArgs),
     /// List, inspect, delete, export and import collections.
     #[command(subcommand)]
     Collections(CollectionsCommand),
@@ -196,11 +203,34 @@ pub struct SimilarArgs {
     /// Only items at least this similar (cosine, -1 to 1).
     #[arg(long)]
     pub threshold: Option<f32>,
+    /// Only items whose metadata passes this filter, e.g. 'lang = "en" and year >= 2020'
+    /// (= != < <= > >=, in (...), is [not] null, and, or, not, parentheses; a.b for nested
+    /// keys). The filter is applied before ranking, so -n results still come back.
+    #[arg(long = "where", value_name = "FILTER")]
+    pub filter: Option<String>,
     /// Print "id (score)" and the content as plain text instead of JSON lines.
     #[arg(short, long)]
     pub plain: bool,
     #[command(flatten)]
     pub model: ModelArgs,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
+
+/// `emb related`.
+#[derive(Debug, Args)]
+pub struct RelatedArgs {
+    /// The collection.
+    pub collection: String,
+    /// How many related items per item.
+    #[arg(short = 'n', long, default_value_t = 10)]
+    pub number: usize,
+    /// Also store them in the database (replacing the collection's earlier ones).
+    #[arg(long)]
+    pub store: bool,
+    /// Print nothing (with --store).
+    #[arg(short, long, requires = "store")]
+    pub quiet: bool,
     #[command(flatten)]
     pub database: DatabaseArgs,
 }

@@ -3,6 +3,8 @@
 
 mod common;
 
+use std::fmt::Write as _;
+
 use common::{failure, json_lines, success, tiny_model_folder, Sandbox};
 use rusqlite::Connection;
 
@@ -416,4 +418,67 @@ fn what_a_user_sees() {
         .file("bad.jsonl", "{\"id\": \"a\", \"text\": \"fine\"}\n{\"id\": \"b\", \"text\": \n");
     let stderr = failure(sandbox.emb().args(["embed-multi", "things"]).arg(&bad));
     insta::assert_snapshot!("malformed_line_error", stderr);
+}
+
+#[test]
+fn related_lists_every_items_neighbours_and_stores_them() {
+    let sandbox = Sandbox::with_model();
+    let input = sandbox.file("animals.jsonl", ANIMALS);
+    success(sandbox.emb().args(["embed-multi", "things"]).arg(&input));
+    let (stdout, stderr) = success(sandbox.emb().args(["related", "things", "-n", "2", "--store"]));
+    assert!(stderr.contains("stored the 2 most related items of 5 items"), "{stderr}");
+    let lines = json_lines(&stdout);
+    assert_eq!(lines.len(), 5);
+    for line in &lines {
+        let id = line["id"].as_str().unwrap();
+        let related = line["related"].as_array().unwrap();
+        assert_eq!(related.len(), 2);
+        // The same as a search by id.
+        let (similar, _) = success(sandbox.emb().args(["similar", "things", id, "-n", "2"]));
+        let expected: Vec<serde_json::Value> =
+            json_lines(&similar).iter().map(|hit| hit["id"].clone()).collect();
+        let found: Vec<serde_json::Value> = related.iter().map(|hit| hit["id"].clone()).collect();
+        assert_eq!(found, expected, "{id}");
+    }
+    let stored: i64 = Connection::open(sandbox.database())
+        .unwrap()
+        .query_row("SELECT count(*) FROM emb_related WHERE rank <= 2", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(stored, 10);
+}
+
+#[test]
+fn where_filters_on_metadata_before_ranking() {
+    let sandbox = Sandbox::with_model();
+    let mut csv = String::from("id,text,lang,year\n");
+    for index in 0..40 {
+        let lang = if index % 4 == 0 { "fr" } else { "en" };
+        let year = 2000 + index;
+        writeln!(csv, "d{index},Notes on database backups number {index},{lang},{year}").unwrap();
+    }
+    let input = sandbox.file("docs.csv", csv);
+    success(
+        sandbox
+            .emb()
+            .args(["embed-multi", "docs"])
+            .arg(&input)
+            .args(["--metadata-columns", "lang,year"]),
+    );
+    let (stdout, _) = success(sandbox.emb().args([
+        "similar",
+        "docs",
+        "-c",
+        "backups",
+        "-n",
+        "5",
+        "--where",
+        r#"lang = "fr" and year >= 2020"#,
+    ]));
+    let hits = json_lines(&stdout);
+    // 10 items are in French; 5 of them from 2020 on (d20, d24, d28, d32, d36): all come back.
+    let mut ids: Vec<&str> = hits.iter().map(|hit| hit["id"].as_str().unwrap()).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, ["d20", "d24", "d28", "d32", "d36"]);
+    let stderr = failure(sandbox.emb().args(["similar", "docs", "-c", "x", "--where", "lang =="]));
+    assert!(stderr.contains("at character 6"), "{stderr}");
 }

@@ -20,6 +20,7 @@ pub mod blob;
 pub mod distance;
 mod embedder;
 mod error;
+pub mod filter;
 mod input;
 pub mod simd;
 pub mod store;

@@ -140,6 +140,17 @@ pub trait Store: Send {
         visit: &mut dyn FnMut(&str, &[u8]) -> Result<()>,
     ) -> Result<Option<Generation>>;
 
+    /// The ids of the items of `collection` whose metadata passes `filter`, in id order.
+    fn filter_ids(&self, collection: &str, filter: &crate::filter::Filter) -> Result<Vec<String>>;
+
+    /// Replaces the stored related items of `collection` with `related`: for each item id, its
+    /// related ids and scores, best first. One transaction.
+    fn store_related(
+        &mut self,
+        collection: &str,
+        related: &[(String, Vec<(String, f32)>)],
+    ) -> Result<()>;
+
     /// A value that changes whenever `collection`'s items change, by any writer; `None` when the
     /// store cannot vouch for one (then nothing derived from the items may be cached).
     fn generation(&self, collection: &str) -> Result<Option<Generation>>;

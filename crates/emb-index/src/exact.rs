@@ -54,12 +54,14 @@ pub struct Query<'a> {
     pub threshold: Option<f32>,
     /// An id to leave out (the item a "more like this" search starts from). Default: none.
     pub exclude: Option<&'a str>,
+    /// Only these rows (ascending), as a metadata filter chose them. Default: all.
+    pub rows: Option<&'a [usize]>,
 }
 
 impl<'a> Query<'a> {
     /// The 10 nearest rows to `vector`.
     pub fn new(vector: &'a [f32]) -> Self {
-        Self { vector, k: 10, prefix: "", threshold: None, exclude: None }
+        Self { vector, k: 10, prefix: "", threshold: None, exclude: None, rows: None }
     }
 }
 
@@ -233,6 +235,9 @@ impl VectorFile {
         let threshold = query.threshold.unwrap_or(f32::NEG_INFINITY);
         let k = query.k;
         let dimensions = self.dimensions;
+        if let Some(chosen) = query.rows {
+            return Ok(self.search_rows(&vector, chosen, rows, excluded, threshold, k));
+        }
         let matrix = &self.matrix()[rows.start * dimensions..rows.end * dimensions];
         let threads = rayon::current_num_threads().max(1);
         // A few chunks per thread so an uneven machine still finishes together.
@@ -258,21 +263,56 @@ impl VectorFile {
                 }
                 top
             })
-            .reduce(
-                || TopK::new(k),
-                |mut left, right| {
-                    for (score, row) in right.into_sorted() {
-                        left.push(score, row);
-                    }
-                    left
-                },
-            );
+            .reduce(|| TopK::new(k), merge);
         Ok(best
             .into_sorted()
             .into_iter()
             .map(|(score, row)| Hit { row, id: self.id(row).to_owned(), score })
             .collect())
     }
+}
+
+impl VectorFile {
+    /// The best `k` of the `chosen` rows that lie in `range`: a filtered search.
+    fn search_rows(
+        &self,
+        vector: &[f32],
+        chosen: &[usize],
+        range: std::ops::Range<usize>,
+        excluded: Option<usize>,
+        threshold: f32,
+        k: usize,
+    ) -> Vec<Hit> {
+        let chunk = chosen.len().div_ceil(rayon::current_num_threads().max(1) * 4).max(256);
+        let best = chosen
+            .par_chunks(chunk)
+            .map(|rows| {
+                let mut top = TopK::new(k);
+                for &row in rows {
+                    if !range.contains(&row) || Some(row) == excluded {
+                        continue;
+                    }
+                    let score = distance::dot(self.row(row), vector);
+                    if score >= threshold {
+                        top.push(score, row);
+                    }
+                }
+                top
+            })
+            .reduce(|| TopK::new(k), merge);
+        best.into_sorted()
+            .into_iter()
+            .map(|(score, row)| Hit { row, id: self.id(row).to_owned(), score })
+            .collect()
+    }
+}
+
+/// The best of two partial top-k selections.
+fn merge(mut left: TopK<usize>, right: TopK<usize>) -> TopK<usize> {
+    for (score, row) in right.into_sorted() {
+        left.push(score, row);
+    }
+    left
 }
 
 /// Receives the vectors of a [`VectorFile`] being built, in id order.
@@ -408,6 +448,18 @@ mod tests {
             file.search(&Query { k: 1000, threshold: Some(0.3), ..Query::new(&query) }).unwrap();
         assert_eq!(above.len(), expected.iter().filter(|(score, _)| *score >= 0.3).count());
         assert_eq!(file.find("item-0500"), Some(500));
+
+        // A filter's rows: only even rows, still k results.
+        let even: Vec<usize> = (0..1000).step_by(2).collect();
+        let filtered =
+            file.search(&Query { k: 5, rows: Some(&even), ..Query::new(&query) }).unwrap();
+        let expected_even: Vec<&str> = expected
+            .iter()
+            .filter(|(_, id)| id[5..].parse::<usize>().unwrap() % 2 == 0)
+            .take(5)
+            .map(|(_, id)| *id)
+            .collect();
+        assert_eq!(filtered.iter().map(|hit| hit.id.as_str()).collect::<Vec<_>>(), expected_even);
         assert_eq!(file.find("nope"), None);
     }
 

@@ -20,6 +20,7 @@
 #![warn(missing_docs)]
 
 pub mod exact;
+pub mod related;
 
 use std::path::{Path, PathBuf};
 

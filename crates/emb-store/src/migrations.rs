@@ -10,7 +10,9 @@ use rusqlite::Connection;
 ///    which llm would try to create the tables again and fail (nothing happens to a database
 ///    llm already wrote); emb's own tables, which llm ignores: the database's identity, and a change counter per collection kept by triggers, so that caches derived
 ///    from a collection's vectors know when any writer (emb or llm) changed it.
-const MIGRATIONS: &[&str] = &[r#"
+/// 2. `emb_related`: each item's related items, ranked, as `emb related --store` writes them.
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE IF NOT EXISTS "collections" (
    "id" INTEGER PRIMARY KEY,
    "name" TEXT,
@@ -54,7 +56,19 @@ CREATE TABLE IF NOT EXISTS emb_generations (
     collection_id INTEGER PRIMARY KEY,
     counter INTEGER NOT NULL
 );
-"#];
+"#,
+    // 2. The related items of every item (`emb related --store`), for pages to read.
+    r"
+CREATE TABLE IF NOT EXISTS emb_related (
+    collection_id INTEGER NOT NULL,
+    id TEXT NOT NULL,
+    rank INTEGER NOT NULL,
+    related_id TEXT NOT NULL,
+    score REAL NOT NULL,
+    PRIMARY KEY (collection_id, id, rank)
+);
+",
+];
 
 /// The statements that create the triggers keeping `emb_generations` current (migration 1 runs
 /// them; [`crate::SqliteStore`] runs them again if a tool dropped them).

@@ -4,10 +4,12 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use emb_core::filter::{Filter, Literal, Operator};
 use emb_core::store::{
     Change, CollectionHeader, CollectionInfo, Fingerprint, Generation, Item, Record, Store,
 };
 use emb_core::{blob, Error, Result};
+use rusqlite::types::Value;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use crate::migrations::{self, CREATE_TRIGGERS, GENERATION_TRIGGERS};
@@ -136,6 +138,84 @@ impl SqliteStore {
             .unwrap_or(0);
         Ok(Generation { database, counter: counter as u64 })
     }
+}
+
+/// The metadata as a JSON document, or NULL when it is not valid JSON (so one bad row cannot make
+/// the whole query fail).
+const DOCUMENT: &str = "(CASE WHEN json_valid(metadata) THEN metadata END)";
+
+/// `filter` as a SQL condition over `embeddings.metadata`, its values appended to `parameters`
+/// (numbered `?N` after those already there).
+fn filter_sql(filter: &Filter, parameters: &mut Vec<Value>) -> String {
+    let bind = |value: Value, parameters: &mut Vec<Value>| {
+        parameters.push(value);
+        format!("?{}", parameters.len())
+    };
+    match filter {
+        Filter::And(left, right) => {
+            format!("({} AND {})", filter_sql(left, parameters), filter_sql(right, parameters))
+        }
+        Filter::Or(left, right) => {
+            format!("({} OR {})", filter_sql(left, parameters), filter_sql(right, parameters))
+        }
+        Filter::Not(inner) => format!("(NOT coalesce({}, 0))", filter_sql(inner, parameters)),
+        Filter::IsNull { field } => {
+            let path = bind(Value::Text(json_path(field)), parameters);
+            format!("(json_extract({DOCUMENT}, {path}) IS NULL)")
+        }
+        Filter::In { field, values } => {
+            let alternatives: Vec<String> = values
+                .iter()
+                .map(|value| {
+                    let single = Filter::Compare {
+                        field: field.clone(),
+                        operator: Operator::Equal,
+                        value: value.clone(),
+                    };
+                    filter_sql(&single, parameters)
+                })
+                .collect();
+            format!("({})", alternatives.join(" OR "))
+        }
+        Filter::Compare { field, operator, value } => {
+            let path = bind(Value::Text(json_path(field)), parameters);
+            let extracted = format!("json_extract({DOCUMENT}, {path})");
+            let kind = format!("json_type({DOCUMENT}, {path})");
+            let op = operator.sql();
+            match value {
+                Literal::Null if *operator == Operator::Equal => format!("({extracted} IS NULL)"),
+                Literal::Null => format!("({extracted} IS NOT NULL)"),
+                Literal::Text(text) => {
+                    let value = bind(Value::Text(text.clone()), parameters);
+                    format!("({kind} = 'text' AND {extracted} {op} {value})")
+                }
+                Literal::Bool(truth) => {
+                    let value = bind(Value::Integer(i64::from(*truth)), parameters);
+                    format!("({kind} IN ('true', 'false') AND {extracted} {op} {value})")
+                }
+                // Numbers compare as numbers, also when stored as text ("2020" from a CSV).
+                Literal::Number(number) => {
+                    let value = bind(Value::Real(*number), parameters);
+                    format!(
+                        "(({kind} IN ('integer', 'real') AND {extracted} {op} {value})
+                          OR ({kind} = 'text' AND {extracted} GLOB '*[0-9]*'
+                              AND {extracted} NOT GLOB '*[^0-9.eE+-]*'
+                              AND CAST({extracted} AS REAL) {op} {value}))"
+                    )
+                }
+            }
+        }
+    }
+}
+
+/// The JSON path of a metadata field: `$."a"."b"`.
+fn json_path(field: &[String]) -> String {
+    field.iter().fold(String::from("$"), |mut path, key| {
+        path.push_str(".\"");
+        path.push_str(&key.replace('\\', "\\\\").replace('"', "\\\""));
+        path.push('"');
+        path
+    })
 }
 
 /// Turns a SQLite error into the store error for `what` at `path`.
@@ -433,6 +513,61 @@ impl Store for SqliteStore {
         Ok(generation)
     }
 
+    fn filter_ids(&self, collection: &str, filter: &Filter) -> Result<Vec<String>> {
+        let collection_id = self.require_collection(collection)?;
+        let mut parameters: Vec<Value> = vec![Value::Integer(collection_id)];
+        let condition = filter_sql(filter, &mut parameters);
+        let mut statement = self
+            .connection
+            .prepare(&format!(
+                "SELECT id FROM embeddings WHERE collection_id = ?1 AND coalesce(({condition}), 0) ORDER BY id"
+            ))
+            .map_err(self.fail("cannot filter"))?;
+        let rows = statement
+            .query_map(rusqlite::params_from_iter(parameters), |row| row.get(0))
+            .map_err(self.fail("cannot filter"))?;
+        rows.collect::<rusqlite::Result<_>>().map_err(self.fail("cannot filter"))
+    }
+
+    fn store_related(
+        &mut self,
+        collection: &str,
+        related: &[(String, Vec<(String, f32)>)],
+    ) -> Result<()> {
+        let collection_id = self.require_collection(collection)?;
+        let location = self.location.clone();
+        let fail = |what| failed(&location, what);
+        let transaction = self
+            .connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(fail("cannot start a transaction"))?;
+        transaction
+            .execute("DELETE FROM emb_related WHERE collection_id = ?1", [collection_id])
+            .map_err(fail("cannot clear the related items"))?;
+        {
+            let mut insert = transaction
+                .prepare(
+                    "INSERT INTO emb_related (collection_id, id, rank, related_id, score)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                )
+                .map_err(fail("cannot prepare the write"))?;
+            for (id, neighbours) in related {
+                for (rank, (other, score)) in neighbours.iter().enumerate() {
+                    insert
+                        .execute(params![
+                            collection_id,
+                            id,
+                            rank as i64 + 1,
+                            other,
+                            f64::from(*score)
+                        ])
+                        .map_err(fail("cannot write the related items"))?;
+                }
+            }
+        }
+        transaction.commit().map_err(fail("cannot commit"))
+    }
+
     fn generation(&self, collection: &str) -> Result<Option<Generation>> {
         let collection_id = self.require_collection(collection)?;
         if !self.triggers_present()? {
@@ -503,6 +638,37 @@ mod tests {
         assert_eq!(store.collection("c").unwrap().unwrap().count, 1);
         assert!(store.delete_collection("c").unwrap());
         assert!(store.collection("c").unwrap().is_none());
+    }
+
+    #[test]
+    fn filters_metadata_in_sql() {
+        let mut store = SqliteStore::open_in_memory().unwrap();
+        store.create_collection("c", "m").unwrap();
+        let with = |id: &str, metadata: Option<&str>| {
+            Change::Upsert(Item { metadata: metadata.map(str::to_owned), ..item(id, vec![1.0], 0) })
+        };
+        store
+            .apply(
+                "c",
+                &[
+                    with("a", Some(r#"{"lang": "en", "year": 2021, "draft": false}"#)),
+                    with(
+                        "b",
+                        Some(r#"{"lang": "fr", "year": "2019", "author": {"name": "O\"Brien"}}"#),
+                    ),
+                    with("c", Some(r#"{"lang": "en", "year": 2018, "draft": true}"#)),
+                    with("d", None),
+                    with("e", Some("not json")),
+                ],
+            )
+            .unwrap();
+        let ids = |text: &str| store.filter_ids("c", &Filter::parse(text).unwrap()).unwrap();
+        assert_eq!(ids(r#"lang = "en" and year >= 2020"#), ["a"]);
+        assert_eq!(ids("year < 2020"), ["b", "c"], "text that is a number compares as one");
+        assert_eq!(ids("not lang = 'en'"), ["b", "d", "e"]);
+        assert_eq!(ids("lang in ('fr', 'de') or draft = true"), ["b", "c"]);
+        assert_eq!(ids("draft is null"), ["b", "d", "e"]);
+        assert_eq!(ids(r#"author.name = 'O"Brien'"#), ["b"]);
     }
 
     #[test]

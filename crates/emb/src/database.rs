@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use emb_core::filter::Filter;
 use emb_core::store::{CollectionHeader, CollectionInfo, Generation, Record, Store};
 use emb_index::exact::{Query, VectorFile};
 use emb_store::SqliteStore;
@@ -43,12 +44,15 @@ pub struct Search {
     pub prefix: String,
     /// Only results at least this similar (cosine). Default: none.
     pub threshold: Option<f32>,
+    /// Only items whose metadata passes this filter, applied before ranking so that k results
+    /// still come back. Default: none.
+    pub filter: Option<Filter>,
 }
 
 impl Search {
     /// The 10 items nearest `target`.
     pub fn new(target: Target) -> Self {
-        Self { target, k: 10, prefix: String::new(), threshold: None }
+        Self { target, k: 10, prefix: String::new(), threshold: None, filter: None }
     }
 }
 
@@ -237,12 +241,22 @@ impl Database {
                 (vectors.row(row).to_vec(), Some(id.as_str()))
             }
         };
+        let chosen: Option<Vec<usize>> = match &search.filter {
+            None => None,
+            Some(filter) => {
+                let ids = self.store.filter_ids(collection, filter)?;
+                let mut rows: Vec<usize> = ids.iter().filter_map(|id| vectors.find(id)).collect();
+                rows.sort_unstable();
+                Some(rows)
+            }
+        };
         let hits = vectors.search(&Query {
             vector: &vector,
             k: search.k,
             prefix: &search.prefix,
             threshold: search.threshold,
             exclude,
+            rows: chosen.as_deref(),
         })?;
         let ids: Vec<&str> = hits.iter().map(|hit| hit.id.as_str()).collect();
         let mut records: std::collections::HashMap<String, Record> = self
@@ -261,6 +275,70 @@ impl Database {
                 Hit { id: hit.id, score: hit.score, content, metadata }
             })
             .collect())
+    }
+}
+
+/// One item's related items, as `emb related` prints them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Related {
+    /// The item's id.
+    pub id: String,
+    /// Its most similar other items, best first.
+    pub related: Vec<Neighbour>,
+}
+
+/// One related item.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Neighbour {
+    /// Its id.
+    pub id: String,
+    /// Cosine similarity.
+    pub score: f32,
+}
+
+impl Database {
+    /// The `k` most similar other items of every item of `collection`, computed in one pass (a
+    /// GEMM per block of items), handed to `visit` in id order; with `store`, also saved in the
+    /// `emb_related` table (replacing what was there).
+    pub fn related(
+        &mut self,
+        collection: &str,
+        k: usize,
+        store: bool,
+        visit: &mut dyn FnMut(&Related) -> Result<()>,
+    ) -> Result<u64> {
+        self.require(collection)?;
+        let vectors = self.vectors(collection)?;
+        let mut kept = Vec::new();
+        let mut count = 0;
+        let mut failure = None;
+        emb_index::related::all_neighbours(&vectors, k, &mut |row, neighbours| {
+            let related = Related {
+                id: vectors.id(row).to_owned(),
+                related: neighbours
+                    .into_iter()
+                    .map(|(other, score)| Neighbour { id: vectors.id(other).to_owned(), score })
+                    .collect(),
+            };
+            count += 1;
+            if let Err(error) = visit(&related) {
+                failure = Some(error);
+                return Err(emb_index::Error::Core(emb_core::Error::Store {
+                    context: "related".into(),
+                    source: "stopped".into(),
+                }));
+            }
+            if store {
+                let pairs = related.related.into_iter().map(|n| (n.id, n.score)).collect();
+                kept.push((related.id, pairs));
+            }
+            Ok(())
+        })
+        .or_else(|error| failure.take().map_or(Err(Error::Index(error)), Err))?;
+        if store {
+            self.store_mut().store_related(collection, &kept)?;
+        }
+        Ok(count)
     }
 }
 

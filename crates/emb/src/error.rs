@@ -21,6 +21,9 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A metadata filter does not parse.
+    #[error(transparent)]
+    Filter(#[from] emb_core::filter::FilterError),
     /// Searching failed.
     #[error(transparent)]
     Index(#[from] emb_index::Error),

@@ -45,7 +45,8 @@ pub mod settings;
 pub mod sources;
 pub mod transfer;
 
-pub use database::{Database, Hit, Search, Target};
+pub use database::{Database, Hit, Neighbour, Related, Search, Target};
+pub use emb_core::filter::{Filter, FilterError};
 pub use emb_core::store::{CollectionHeader, CollectionInfo, Record, Store};
 pub use emb_core::Error as CoreError;
 pub use emb_core::{blob, distance, topk, Embedder, Input, InputKind, Vector};

@@ -4,6 +4,7 @@ mod collections;
 mod embed;
 mod embed_multi;
 mod models;
+mod related;
 mod similar;
 mod tokens;
 
@@ -17,6 +18,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Embed(arguments) => embed::run(&arguments),
         Command::EmbedMulti(arguments) => embed_multi::run(&arguments),
         Command::Similar(arguments) => similar::run(&arguments),
+        Command::Related(arguments) => related::run(&arguments),
         Command::Collections(command) => collections::run(command),
         Command::Tokens(arguments) => tokens::run(&arguments),
         Command::Models(command) => models::run(command),

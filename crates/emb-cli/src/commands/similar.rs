@@ -8,6 +8,7 @@ use crate::input::read_text;
 use crate::output::Printer;
 
 pub fn run(arguments: &SimilarArgs) -> Result<()> {
+    let filter = arguments.filter.as_deref().map(emb::Filter::parse).transpose()?;
     let database = super::open_database(&arguments.database)?;
     database.require(&arguments.collection)?;
     let target = if let Some(id) = &arguments.id {
@@ -23,6 +24,7 @@ pub fn run(arguments: &SimilarArgs) -> Result<()> {
         k: arguments.number,
         prefix: arguments.prefix.clone(),
         threshold: arguments.threshold,
+        filter,
     };
     let hits = database.search(&arguments.collection, &search)?;
     let mut printer = Printer::new();
