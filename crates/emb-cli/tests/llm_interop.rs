@@ -92,18 +92,21 @@ fn llm_and_emb_read_each_others_databases() {
     let model = "sentence-transformers/all-MiniLM-L6-v2";
 
     // llm writes; emb reads and finds the same top results, and sees every item as unchanged.
-    llm.run(&[
-        "embed-multi",
-        "docs",
-        input,
-        "--format",
-        "nl",
-        "--store",
-        "-m",
-        model,
-        "-d",
-        llm_db,
-    ]);
+    let llm_embed_multi = |database: &str| {
+        llm.run(&[
+            "embed-multi",
+            "docs",
+            input,
+            "--format",
+            "nl",
+            "--store",
+            "-m",
+            model,
+            "-d",
+            database,
+        ])
+    };
+    llm_embed_multi(llm_db);
     // emb writes the same items.
     let (_, stderr) =
         success(sandbox.emb().args(["embed-multi", "docs", input, "--store", "-d", emb_db]));
@@ -141,18 +144,7 @@ fn llm_and_emb_read_each_others_databases() {
             .unwrap()
     };
     let before = writes();
-    llm.run(&[
-        "embed-multi",
-        "docs",
-        input,
-        "--format",
-        "nl",
-        "--store",
-        "-m",
-        model,
-        "-d",
-        emb_db,
-    ]);
+    llm_embed_multi(emb_db);
     assert_eq!(writes(), before, "llm re-embedded items emb had stored");
     let (stdout, _) =
         success(sandbox.emb().args(["collections", "info", "docs", "--json", "-d", emb_db]));

@@ -6,19 +6,18 @@ use gemm::Parallelism;
 use rayon::prelude::*;
 
 use crate::exact::VectorFile;
-use crate::Result;
 
 /// Query rows per GEMM block: large enough for the GEMM to run at speed, small enough that the
 /// block's scores (`BLOCK x count` floats) stay modest.
 const BLOCK: usize = 256;
 
 /// Calls `visit(row, neighbours)` for every row of `file`, in row order, with its `k` most
-/// similar other rows as `(row, cosine)`, best first.
-pub fn all_neighbours(
+/// similar other rows as `(row, cosine)`, best first; stops at the first error `visit` returns.
+pub fn all_neighbours<E>(
     file: &VectorFile,
     k: usize,
-    visit: &mut dyn FnMut(usize, Vec<(usize, f32)>) -> Result<()>,
-) -> Result<()> {
+    visit: &mut dyn FnMut(usize, Vec<(usize, f32)>) -> Result<(), E>,
+) -> Result<(), E> {
     let (count, dimensions) = (file.len(), file.dimensions());
     let matrix = file.matrix();
     let mut scores = vec![0.0_f32; BLOCK.min(count) * count];
@@ -109,7 +108,7 @@ mod tests {
                 assert!((score - hit.score).abs() < 1e-5);
             }
             visited += 1;
-            Ok(())
+            Ok::<(), crate::Error>(())
         })
         .unwrap();
         assert_eq!(visited, 600);

@@ -108,6 +108,15 @@ impl SqliteStore {
             .map_err(self.fail("cannot restore the change-counting triggers"))
     }
 
+    /// A transaction that holds the write lock from its start (so it never fails half way to
+    /// upgrade), waiting up to the busy timeout for another writer.
+    fn write_transaction(&mut self) -> Result<rusqlite::Transaction<'_>> {
+        let location = self.location.clone();
+        self.connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(failed(&location, "cannot start a transaction"))
+    }
+
     fn collection_id(&self, name: &str) -> Result<Option<i64>> {
         self.connection
             .prepare_cached("SELECT id FROM collections WHERE name = ?1")
@@ -324,15 +333,13 @@ impl Store for SqliteStore {
 
     fn delete_collection(&mut self, name: &str) -> Result<bool> {
         let Some(id) = self.collection_id(name)? else { return Ok(false) };
-        let transaction = self
-            .connection
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(failed(&self.location, "cannot start a transaction"))?;
+        let location = self.location.clone();
+        let transaction = self.write_transaction()?;
         transaction
             .execute("DELETE FROM embeddings WHERE collection_id = ?1", [id])
             .and_then(|_| transaction.execute("DELETE FROM collections WHERE id = ?1", [id]))
             .and_then(|_| transaction.commit())
-            .map_err(failed(&self.location, "cannot delete the collection"))?;
+            .map_err(failed(&location, "cannot delete the collection"))?;
         Ok(true)
     }
 
@@ -365,10 +372,7 @@ impl Store for SqliteStore {
         let collection_id = self.require_collection(collection)?;
         let location = self.location.clone();
         let fail = |what| failed(&location, what);
-        let transaction = self
-            .connection
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(fail("cannot start a transaction"))?;
+        let transaction = self.write_transaction()?;
         let updated = now();
         {
             let mut upsert = transaction
@@ -537,10 +541,7 @@ impl Store for SqliteStore {
         let collection_id = self.require_collection(collection)?;
         let location = self.location.clone();
         let fail = |what| failed(&location, what);
-        let transaction = self
-            .connection
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(fail("cannot start a transaction"))?;
+        let transaction = self.write_transaction()?;
         transaction
             .execute("DELETE FROM emb_related WHERE collection_id = ?1", [collection_id])
             .map_err(fail("cannot clear the related items"))?;

@@ -311,8 +311,7 @@ impl Database {
         let vectors = self.vectors(collection)?;
         let mut kept = Vec::new();
         let mut count = 0;
-        let mut failure = None;
-        emb_index::related::all_neighbours(&vectors, k, &mut |row, neighbours| {
+        emb_index::related::all_neighbours(&vectors, k, &mut |row, neighbours| -> Result<()> {
             let related = Related {
                 id: vectors.id(row).to_owned(),
                 related: neighbours
@@ -321,20 +320,13 @@ impl Database {
                     .collect(),
             };
             count += 1;
-            if let Err(error) = visit(&related) {
-                failure = Some(error);
-                return Err(emb_index::Error::Core(emb_core::Error::Store {
-                    context: "related".into(),
-                    source: "stopped".into(),
-                }));
-            }
+            visit(&related)?;
             if store {
                 let pairs = related.related.into_iter().map(|n| (n.id, n.score)).collect();
                 kept.push((related.id, pairs));
             }
             Ok(())
-        })
-        .or_else(|error| failure.take().map_or(Err(Error::Index(error)), Err))?;
+        })?;
         if store {
             self.store_mut().store_related(collection, &kept)?;
         }
