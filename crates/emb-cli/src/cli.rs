@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// Turns text into vectors with sentence-transformers models run in pure Rust,
 /// keeps them in named collections (llm's embeddings.db), and finds what is similar.
 #[derive(Debug, Parser)]
-#[command(name = "emb", version, about, long_about = None, propagate_version = true)]
+#[command(name = "emb", version, propagate_version = true)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -25,6 +25,7 @@ pub enum Command {
     /// The text comes from -c, from -i FILE, or from standard input.
     /// Examples: emb embed -c "Hello world"
     ///           emb embed notes note-1 -c "Buy milk" --store --metadata '{"list": "shopping"}'
+    #[command(verbatim_doc_comment)]
     Embed(EmbedArgs),
     /// Embed many items into a collection, skipping those already stored unchanged.
     ///
@@ -33,6 +34,7 @@ pub enum Command {
     /// (or key) is the id and the others, joined by spaces, the text, unless --id-column,
     /// --text-column and --metadata-columns say otherwise.
     /// Example: emb embed-multi docs docs.jsonl --store
+    #[command(verbatim_doc_comment)]
     EmbedMulti(EmbedMultiArgs),
     /// Find the items of a collection most similar to a text or to one of its items.
     ///
@@ -40,12 +42,14 @@ pub enum Command {
     /// Examples: emb similar docs -c "sqlite backup tools"
     ///           emb similar docs some-id -n 5
     ///           emb similar docs -c "backups" --where 'lang = "en" and year >= 2020'
+    #[command(verbatim_doc_comment)]
     Similar(SimilarArgs),
     /// Find the most similar other items of every item of a collection, in one pass.
     ///
     /// Prints JSON lines {"id", "related": [{"id", "score"}, ...]}; --store also keeps them in
     /// the `emb_related` table of the database (`collection_id`, `id`, `rank`, `related_id`, `score`).
     /// Example: emb related docs -n 5 --store
+    #[command(verbatim_doc_comment)]
     Related(RelatedArgs),
     /// List, inspect, delete, export and import collections.
     #[command(subcommand)]
@@ -53,6 +57,7 @@ pub enum Command {
     /// Show how a model tokenizes a text, and whether it would be truncated.
     ///
     /// Example: emb tokens "Embeddings turn text into vectors"
+    #[command(verbatim_doc_comment)]
     Tokens(TokensArgs),
     /// List, inspect, download and choose models.
     #[command(subcommand)]
