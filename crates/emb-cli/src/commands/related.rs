@@ -20,7 +20,7 @@ pub fn run(arguments: &RelatedArgs) -> Result<()> {
                 match printer.json(related) {
                     Ok(()) => {}
                     Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => {
-                        printing = false
+                        printing = false;
                     }
                     Err(error) => {
                         return Err(emb::Error::Core(emb::CoreError::Store {
