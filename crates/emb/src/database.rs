@@ -151,6 +151,18 @@ impl Database {
         &model.location().id
     }
 
+    /// Refuses the model named `requested` (as a user gave it) for `collection` when the
+    /// collection was made with another model; a missing collection, or one with no model
+    /// recorded, takes any.
+    pub fn check_model(&self, collection: &str, requested: &str) -> Result<()> {
+        match self.header(collection)? {
+            Some(header) if !header.model.is_empty() => {
+                check_model(collection, &header.model, requested)
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Makes sure `collection` exists for `model`: creates it, or checks that it was embedded
     /// with the same model and the same number of dimensions.
     pub fn prepare(&mut self, collection: &str, model: &Model) -> Result<()> {
@@ -158,13 +170,7 @@ impl Database {
         match self.header(collection)? {
             None => self.store.create_collection(collection, name)?,
             Some(info) => {
-                if !same_model(&info.model, name) {
-                    return Err(Error::ModelMismatch {
-                        collection: collection.to_owned(),
-                        stored: info.model,
-                        requested: name.to_owned(),
-                    });
-                }
+                check_model(collection, &info.model, name)?;
                 if let Some(dimensions) = info.dimensions.filter(|&d| d != model.dimensions()) {
                     return Err(Error::Core(emb_core::Error::DimensionMismatch {
                         expected: dimensions,
@@ -337,6 +343,19 @@ impl Database {
 /// Stored metadata as JSON (text that is not JSON comes back as a JSON string).
 pub(crate) fn parse_metadata(text: &str) -> serde_json::Value {
     serde_json::from_str(text).unwrap_or_else(|_| serde_json::Value::String(text.to_owned()))
+}
+
+/// Refuses the model `requested` for `collection`, made with `stored`, unless they are the same
+/// model.
+pub(crate) fn check_model(collection: &str, stored: &str, requested: &str) -> Result<()> {
+    if same_model(stored, requested) {
+        return Ok(());
+    }
+    Err(Error::ModelMismatch {
+        collection: collection.to_owned(),
+        stored: stored.to_owned(),
+        requested: requested.to_owned(),
+    })
 }
 
 /// Whether two model names mean the same model (`all-MiniLM-L6-v2` is

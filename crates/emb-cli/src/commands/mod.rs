@@ -55,17 +55,10 @@ fn load_collection_model(
     collection: &str,
     arguments: &ModelArgs,
 ) -> Result<(emb::Model, emb::EmbedOptions)> {
-    let stored = database.header(collection)?.map(|header| header.model);
-    if let (Some(stored), Some(requested)) = (&stored, &arguments.model) {
-        if !stored.is_empty() && emb::hub_id(stored) != emb::hub_id(requested) {
-            return Err(emb::Error::ModelMismatch {
-                collection: collection.to_owned(),
-                stored: stored.clone(),
-                requested: requested.clone(),
-            }
-            .into());
-        }
+    if let Some(requested) = &arguments.model {
+        database.check_model(collection, requested)?;
     }
+    let stored = database.header(collection)?.map(|header| header.model);
     let name = arguments
         .model
         .clone()
