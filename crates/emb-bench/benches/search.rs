@@ -6,7 +6,7 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use emb::{Database, Search, Store, Target};
+use emb::{Database, Search, Store, Target, VectorIndex};
 use emb_core::store::{Change, Item};
 
 const ITEMS: usize = 100_000;
@@ -64,7 +64,7 @@ fn search(criterion: &mut Criterion) {
     group.bench_function("100000 x 384, scan only", |bench| {
         let vectors = database.vectors("bench").expect("vectors");
         let raw = vector(u64::MAX);
-        bench.iter(|| vectors.search(&emb::ExactQuery::new(&raw)).expect("a scan"));
+        bench.iter(|| vectors.search(&emb::Query::new(&raw)).expect("a scan"));
     });
     group.finish();
 }

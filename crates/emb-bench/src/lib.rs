@@ -54,3 +54,64 @@ pub fn measure_peak_flops(threads: usize) -> f64 {
     }
     best
 }
+
+/// A matrix read from a NumPy `.npy` file (little-endian `f4` or `i4`, C order, 1 or 2 axes).
+pub struct Npy<T> {
+    /// Rows.
+    pub rows: usize,
+    /// Columns (1 for a vector).
+    pub columns: usize,
+    /// The values, row-major.
+    pub values: Vec<T>,
+}
+
+/// Reads a float32 matrix.
+pub fn read_npy_f32(path: &str) -> anyhow::Result<Npy<f32>> {
+    read_npy(path, "<f4", f32::from_le_bytes)
+}
+
+/// Reads an int32 matrix.
+pub fn read_npy_i32(path: &str) -> anyhow::Result<Npy<i32>> {
+    read_npy(path, "<i4", i32::from_le_bytes)
+}
+
+fn read_npy<T>(path: &str, descr: &str, decode: fn([u8; 4]) -> T) -> anyhow::Result<Npy<T>> {
+    let bytes = std::fs::read(path).map_err(|error| anyhow::anyhow!("{path}: {error}"))?;
+    anyhow::ensure!(bytes.len() > 10 && &bytes[..6] == b"\x93NUMPY", "{path}: not an .npy file");
+    let (header_length, start) = match bytes[6] {
+        1 => (usize::from(u16::from_le_bytes([bytes[8], bytes[9]])), 10),
+        _ => (u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize, 12),
+    };
+    let header = std::str::from_utf8(&bytes[start..start + header_length])?;
+    anyhow::ensure!(
+        header.contains(&format!("'descr': '{descr}'")),
+        "{path}: expected {descr}: {header}"
+    );
+    anyhow::ensure!(header.contains("'fortran_order': False"), "{path}: Fortran order");
+    let shape = header
+        .split("'shape': (")
+        .nth(1)
+        .and_then(|rest| rest.split(')').next())
+        .ok_or_else(|| anyhow::anyhow!("{path}: no shape in {header}"))?;
+    let axes: Vec<usize> = shape
+        .split(',')
+        .filter(|axis| !axis.trim().is_empty())
+        .map(|axis| axis.trim().parse())
+        .collect::<Result<_, _>>()?;
+    let (rows, columns) = match axes.as_slice() {
+        [rows] => (*rows, 1),
+        [rows, columns] => (*rows, *columns),
+        _ => anyhow::bail!("{path}: shape {shape}"),
+    };
+    let data = &bytes[start + header_length..];
+    anyhow::ensure!(
+        data.len() == rows * columns * 4,
+        "{path}: {} bytes for shape {shape}",
+        data.len()
+    );
+    let values = data
+        .chunks_exact(4)
+        .map(|chunk| decode([chunk[0], chunk[1], chunk[2], chunk[3]]))
+        .collect();
+    Ok(Npy { rows, columns, values })
+}

@@ -54,6 +54,16 @@ pub enum Command {
     /// List, inspect, delete, export and import collections.
     #[command(subcommand)]
     Collections(CollectionsCommand),
+    /// Build, inspect and drop a collection's search index (HNSW), for fast search of large
+    /// collections.
+    ///
+    /// With an index, `emb similar` searches it instead of scanning every vector; writes by
+    /// emb keep it current, and changes made by other tools (llm) are caught up from the
+    /// database's change log. An index that cannot be trusted is never used silently: searches
+    /// scan exactly and say so, and the next emb write rebuilds it.
+    /// Example: emb index build docs --quantize int8
+    #[command(subcommand, verbatim_doc_comment)]
+    Index(IndexCommand),
     /// Show how a model tokenizes a text, and whether it would be truncated.
     ///
     /// Example: emb tokens "Embeddings turn text into vectors"
@@ -216,6 +226,13 @@ pub struct SimilarArgs {
     /// Print "id (score)" and the content as plain text instead of JSON lines.
     #[arg(short, long)]
     pub plain: bool,
+    /// Scan every vector even if the collection has an index (exact results).
+    #[arg(long)]
+    pub exact: bool,
+    /// Candidates the index keeps while searching: higher finds more of the true nearest
+    /// items, slower. Default: 100 (at least -n).
+    #[arg(long, conflicts_with = "exact")]
+    pub ef: Option<usize>,
     #[command(flatten)]
     pub model: ModelArgs,
     #[command(flatten)]
@@ -378,4 +395,49 @@ pub enum ModelsCommand {
         /// The model to use when -m is not given.
         name: Option<String>,
     },
+}
+
+/// `emb index` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum IndexCommand {
+    /// Build (or rebuild) the HNSW index of a collection and save it beside the database.
+    Build {
+        /// The collection.
+        collection: String,
+        /// Links per item: more gives better recall and a bigger index.
+        #[arg(long, default_value_t = 16)]
+        m: usize,
+        /// Candidates considered while linking each item: more builds a better graph, slower.
+        #[arg(long, default_value_t = 200)]
+        ef_construction: usize,
+        /// How the index stores vectors for searching: none (f32), f16 (half the memory),
+        /// int8 (a quarter: one byte per dimension, scaled to each dimension's range) or binary
+        /// (1/32: one bit per dimension). Quantised indexes rescore their candidates on the
+        /// full vectors, so scores stay exact.
+        #[arg(long, default_value = "none", value_parser = parse_quantization)]
+        quantize: emb::Quantization,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Show a collection's index: settings, size, and whether it is current.
+    Info {
+        /// The collection.
+        collection: String,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Delete a collection's index (searches scan every vector again).
+    Drop {
+        /// The collection.
+        collection: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+}
+
+fn parse_quantization(text: &str) -> Result<emb::Quantization, String> {
+    text.parse()
 }

@@ -58,6 +58,104 @@ crate::multiversion! {
     }
 }
 
+crate::multiversion! {
+    /// `Σ weights[i] × codes[i]`: the dot product of a query with a vector quantised to one
+    /// byte per dimension (the query already scaled by each dimension's step).
+    pub fn dot_u8(weights: &[f32], codes: &[u8]) -> f32 {
+        let length = weights.len().min(codes.len());
+        let (weights, codes) = (&weights[..length], &codes[..length]);
+        let mut sums = [0.0_f32; LANES];
+        let mut weight_chunks = weights.chunks_exact(LANES);
+        let mut code_chunks = codes.chunks_exact(LANES);
+        for (w, c) in weight_chunks.by_ref().zip(code_chunks.by_ref()) {
+            for lane in 0..LANES {
+                sums[lane] = w[lane].mul_add(f32::from(c[lane]), sums[lane]);
+            }
+        }
+        let mut total: f32 = sums.iter().sum();
+        for (w, c) in weight_chunks.remainder().iter().zip(code_chunks.remainder()) {
+            total = w.mul_add(f32::from(*c), total);
+        }
+        total
+    }
+}
+
+crate::multiversion! {
+    /// The dot product of `query` with a vector stored as IEEE half-precision bits.
+    pub fn dot_f16(query: &[f32], halves: &[u16]) -> f32 {
+        let length = query.len().min(halves.len());
+        let (query, halves) = (&query[..length], &halves[..length]);
+        let mut sums = [0.0_f32; LANES];
+        let mut query_chunks = query.chunks_exact(LANES);
+        let mut half_chunks = halves.chunks_exact(LANES);
+        for (q, h) in query_chunks.by_ref().zip(half_chunks.by_ref()) {
+            for lane in 0..LANES {
+                sums[lane] = q[lane].mul_add(f16_to_f32(h[lane]), sums[lane]);
+            }
+        }
+        let mut total: f32 = sums.iter().sum();
+        for (q, h) in query_chunks.remainder().iter().zip(half_chunks.remainder()) {
+            total = q.mul_add(f16_to_f32(*h), total);
+        }
+        total
+    }
+}
+
+crate::multiversion! {
+    /// The number of differing bits of two bit vectors.
+    pub fn hamming(a: &[u64], b: &[u64]) -> u32 {
+        a.iter().zip(b).map(|(x, y)| (x ^ y).count_ones()).sum()
+    }
+}
+
+/// The `f32` value of IEEE half-precision `bits`, without branches so loops over it vectorise.
+#[inline(always)]
+pub fn f16_to_f32(bits: u16) -> f32 {
+    let bits = u32::from(bits);
+    let sign = (bits & 0x8000) << 16;
+    let magnitude = bits & 0x7fff;
+    // Moving exponent and mantissa into place and multiplying by 2^112 rebiases the exponent
+    // (normal and subnormal halves alike); infinities and NaNs keep an all-ones exponent.
+    let scaled = f32::from_bits(magnitude << 13) * f32::from_bits(0x7780_0000);
+    let special = f32::from_bits((magnitude << 13) | 0x7f80_0000);
+    let value = if magnitude >= 0x7c00 { special } else { scaled };
+    f32::from_bits(value.to_bits() | sign)
+}
+
+/// The IEEE half-precision bits nearest `value` (ties to even; out of range becomes infinity).
+pub fn f32_to_f16(value: f32) -> u16 {
+    let bits = value.to_bits();
+    let sign = ((bits >> 16) & 0x8000) as u16;
+    let exponent = ((bits >> 23) & 0xff) as i32;
+    let mantissa = bits & 0x007f_ffff;
+    if exponent == 0xff {
+        let nan = if mantissa == 0 { 0 } else { 0x0200 };
+        return sign | 0x7c00 | nan;
+    }
+    let unbiased = exponent - 127;
+    if unbiased > 15 {
+        return sign | 0x7c00;
+    }
+    if unbiased >= -14 {
+        // Normal half: keep 10 mantissa bits, round to nearest even.
+        let half = (((unbiased + 15) as u32) << 10) | (mantissa >> 13);
+        let rest = mantissa & 0x1fff;
+        let round = u32::from(rest > 0x1000 || (rest == 0x1000 && half & 1 == 1));
+        return sign | (half + round) as u16;
+    }
+    if unbiased < -25 {
+        return sign;
+    }
+    // Subnormal half: shift the full mantissa (with its implicit bit) into place.
+    let full = mantissa | 0x0080_0000;
+    let shift = (-unbiased - 14 + 13) as u32;
+    let half = full >> shift;
+    let rest = full & ((1 << shift) - 1);
+    let midpoint = 1 << (shift - 1);
+    let round = u32::from(rest > midpoint || (rest == midpoint && half & 1 == 1));
+    sign | (half + round) as u16
+}
+
 /// The Euclidean norm of `a`.
 pub fn norm(a: &[f32]) -> f32 {
     dot(a, a).sqrt()
@@ -137,6 +235,48 @@ mod tests {
             let b: Vec<f32> = (0..length).map(|i| (i as f32 * 0.11).cos()).collect();
             assert!((f64::from(dot(&a, &b)) - naive_dot(&a, &b)).abs() < 1e-4, "length {length}");
         }
+    }
+
+    #[test]
+    fn half_precision_round_trips_and_rounds_to_nearest() {
+        for value in [0.0_f32, -0.0, 1.0, -2.5, 0.333_333, 65504.0, 6.1e-5, 5.96e-8, 1e-3, -7.25e-6]
+        {
+            let back = f16_to_f32(f32_to_f16(value));
+            let tolerance = value.abs() * 1e-3 + 6e-8;
+            assert!((back - value).abs() <= tolerance, "{value} -> {back}");
+        }
+        assert_eq!(f32_to_f16(1.0), 0x3c00);
+        assert_eq!(f32_to_f16(-2.0), 0xc000);
+        assert_eq!(f32_to_f16(1e6), 0x7c00);
+        assert!(f16_to_f32(f32_to_f16(f32::NAN)).is_nan());
+        assert_eq!(f16_to_f32(0x0001), 5.960_464_5e-8);
+        // Every half converts exactly: check against the slow definition.
+        for bits in 0..=0x7bff_u16 {
+            let exponent = i32::from(bits >> 10);
+            let mantissa = f64::from(bits & 0x3ff);
+            let exact = if exponent == 0 {
+                mantissa * 2f64.powi(-24)
+            } else {
+                (1.0 + mantissa / 1024.0) * 2f64.powi(exponent - 15)
+            };
+            assert_eq!(f64::from(f16_to_f32(bits)), exact, "{bits:#x}");
+            assert_eq!(f32_to_f16(exact as f32), bits, "{bits:#x}");
+        }
+    }
+
+    #[test]
+    fn quantised_kernels_match_their_definitions() {
+        for length in [0, 1, 15, 16, 17, 100, 384] {
+            let weights: Vec<f32> = (0..length).map(|i| (i as f32 * 0.37).sin()).collect();
+            let codes: Vec<u8> = (0..length).map(|i| (i * 37 % 256) as u8).collect();
+            let expected: f64 =
+                weights.iter().zip(&codes).map(|(w, c)| f64::from(*w) * f64::from(*c)).sum();
+            assert!((f64::from(dot_u8(&weights, &codes)) - expected).abs() < 1e-2, "{length}");
+            let halves: Vec<u16> = weights.iter().map(|w| f32_to_f16(*w)).collect();
+            let rounded: Vec<f32> = halves.iter().map(|h| f16_to_f32(*h)).collect();
+            assert!((dot_f16(&weights, &halves) - dot(&weights, &rounded)).abs() < 1e-4);
+        }
+        assert_eq!(hamming(&[0b1011, u64::MAX], &[0b0001, 0]), 66);
     }
 
     #[test]

@@ -21,6 +21,7 @@ pub mod distance;
 mod embedder;
 mod error;
 pub mod filter;
+pub mod index;
 mod input;
 pub mod simd;
 pub mod store;

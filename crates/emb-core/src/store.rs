@@ -154,6 +154,34 @@ pub trait Store: Send {
     /// A value that changes whenever `collection`'s items change, by any writer; `None` when the
     /// store cannot vouch for one (then nothing derived from the items may be cached).
     fn generation(&self, collection: &str) -> Result<Option<Generation>>;
+
+    /// The search index registered for `collection`, if any.
+    fn index(&self, collection: &str) -> Result<Option<IndexRecord>>;
+
+    /// Registers a search index for `collection` with `settings` (replacing any), from when on
+    /// the store logs which items change (see [`Store::changes_since`]).
+    fn register_index(&mut self, collection: &str, settings: &str) -> Result<()>;
+
+    /// Forgets the search index of `collection` and its change log; whether there was one.
+    fn drop_index(&mut self, collection: &str) -> Result<bool>;
+
+    /// The ids of the items of `collection` whose vectors changed (were added, replaced or
+    /// removed) after generation counter `counter`; `None` when the store cannot vouch for the
+    /// whole list (no index registered, the log trimmed past `counter`, or the triggers gone).
+    fn changes_since(&self, collection: &str, counter: u64) -> Result<Option<Vec<String>>>;
+
+    /// Forgets the logged changes of `collection` up to counter `through`, which an index saved
+    /// at that counter no longer needs.
+    fn trim_changes(&mut self, collection: &str, through: u64) -> Result<()>;
+}
+
+/// A collection's search index as the store records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexRecord {
+    /// The index's build settings (JSON).
+    pub settings: String,
+    /// Changes up to this counter are no longer logged.
+    pub trimmed: u64,
 }
 
 /// A version stamp of a collection's items: see [`Store::generation`].

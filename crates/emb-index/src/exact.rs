@@ -13,6 +13,7 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
+use emb_core::index::{Hit, Query, VectorIndex};
 use emb_core::store::Generation;
 use emb_core::topk::TopK;
 use emb_core::{blob, distance};
@@ -28,42 +29,6 @@ const HEADER: usize = 64;
 const IDENTITY: usize = 32;
 /// Rows scored per kernel call: enough to amortise the call, few enough to stay in L1.
 const BLOCK_ROWS: usize = 64;
-
-/// One hit of a search: the row, its id and its cosine similarity with the query.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Hit {
-    /// The row in the file.
-    pub row: usize,
-    /// The item's id.
-    pub id: String,
-    /// Cosine similarity with the query.
-    pub score: f32,
-}
-
-/// What to search for: the `k` best rows, optionally only among ids with a prefix, above a
-/// threshold, leaving one id out.
-#[derive(Debug, Clone)]
-pub struct Query<'a> {
-    /// The query vector (need not be normalised).
-    pub vector: &'a [f32],
-    /// How many hits to return. Default: 10.
-    pub k: usize,
-    /// Only ids that start with this. Default: all.
-    pub prefix: &'a str,
-    /// Only hits at least this similar. Default: none.
-    pub threshold: Option<f32>,
-    /// An id to leave out (the item a "more like this" search starts from). Default: none.
-    pub exclude: Option<&'a str>,
-    /// Only these rows (ascending), as a metadata filter chose them. Default: all.
-    pub rows: Option<&'a [usize]>,
-}
-
-impl<'a> Query<'a> {
-    /// The 10 nearest rows to `vector`.
-    pub fn new(vector: &'a [f32]) -> Self {
-        Self { vector, k: 10, prefix: "", threshold: None, exclude: None, rows: None }
-    }
-}
 
 /// A collection's vectors, mapped from their file.
 pub struct VectorFile {
@@ -224,9 +189,20 @@ impl VectorFile {
         }
         low - start
     }
+}
 
-    /// The best hits for `query`, best first.
-    pub fn search(&self, query: &Query<'_>) -> Result<Vec<Hit>> {
+impl VectorIndex for VectorFile {
+    type Error = Error;
+
+    fn len(&self) -> usize {
+        self.count
+    }
+
+    fn dimensions(&self) -> usize {
+        self.dimensions
+    }
+
+    fn search(&self, query: &Query<'_>) -> Result<Vec<Hit>> {
         emb_core::distance::check_dimensions(self.dimensions, query.vector.len())?;
         let mut vector = query.vector.to_vec();
         distance::normalize(&mut vector);
@@ -235,8 +211,11 @@ impl VectorFile {
         let threshold = query.threshold.unwrap_or(f32::NEG_INFINITY);
         let k = query.k;
         let dimensions = self.dimensions;
-        if let Some(chosen) = query.rows {
-            return Ok(self.search_rows(&vector, chosen, rows, excluded, threshold, k));
+        if let Some(allowed) = query.allowed {
+            let mut chosen: Vec<usize> = allowed.iter().filter_map(|id| self.find(id)).collect();
+            chosen.sort_unstable();
+            chosen.dedup();
+            return Ok(self.search_rows(&vector, &chosen, rows, excluded, threshold, k));
         }
         let matrix = &self.matrix()[rows.start * dimensions..rows.end * dimensions];
         let threads = rayon::current_num_threads().max(1);
@@ -267,7 +246,7 @@ impl VectorFile {
         Ok(best
             .into_sorted()
             .into_iter()
-            .map(|(score, row)| Hit { row, id: self.id(row).to_owned(), score })
+            .map(|(score, row)| Hit { id: self.id(row).to_owned(), score })
             .collect())
     }
 }
@@ -302,7 +281,7 @@ impl VectorFile {
             .reduce(|| TopK::new(k), merge);
         best.into_sorted()
             .into_iter()
-            .map(|(score, row)| Hit { row, id: self.id(row).to_owned(), score })
+            .map(|(score, row)| Hit { id: self.id(row).to_owned(), score })
             .collect()
     }
 }
@@ -379,7 +358,7 @@ impl VectorFileWriter {
 }
 
 /// A fresh temporary path beside `target`.
-fn temporary_path(directory: &Path, target: &Path) -> PathBuf {
+pub(crate) fn temporary_path(directory: &Path, target: &Path) -> PathBuf {
     let name = target.file_name().and_then(|name| name.to_str()).unwrap_or("vectors");
     let unique = format!(
         ".{name}.{}.{}.partial",
@@ -450,9 +429,9 @@ mod tests {
         assert_eq!(file.find("item-0500"), Some(500));
 
         // A filter's rows: only even rows, still k results.
-        let even: Vec<usize> = (0..1000).step_by(2).collect();
+        let even: Vec<String> = (0..1000).step_by(2).map(|i| format!("item-{i:04}")).collect();
         let filtered =
-            file.search(&Query { k: 5, rows: Some(&even), ..Query::new(&query) }).unwrap();
+            file.search(&Query { k: 5, allowed: Some(&even), ..Query::new(&query) }).unwrap();
         let expected_even: Vec<&str> = expected
             .iter()
             .filter(|(_, id)| id[5..].parse::<usize>().unwrap() % 2 == 0)

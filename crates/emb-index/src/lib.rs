@@ -5,7 +5,8 @@
 //!
 //! ```
 //! use emb_core::store::Generation;
-//! use emb_index::exact::{Query, VectorFile};
+//! use emb_index::exact::VectorFile;
+//! use emb_index::{Query, VectorIndex};
 //!
 //! let folder = tempfile::tempdir()?;
 //! let file = VectorFile::build(&folder.path().join("vectors"), |writer| {
@@ -20,7 +21,11 @@
 #![warn(missing_docs)]
 
 pub mod exact;
+pub mod hnsw;
 pub mod related;
+
+pub use emb_core::index::{Hit, Query, VectorIndex};
+pub use exact::UNTRUSTED;
 
 use std::path::{Path, PathBuf};
 
@@ -48,6 +53,9 @@ pub enum Error {
         #[source]
         source: emb_core::Error,
     },
+    /// Build parameters out of range.
+    #[error("invalid index parameters: {0}")]
+    Parameters(String),
     /// A vector operation failed (a query of the wrong size, ...).
     #[error(transparent)]
     Core(#[from] emb_core::Error),

@@ -77,7 +77,7 @@ mod tests {
     use emb_core::store::Generation;
 
     use super::*;
-    use crate::exact::Query;
+    use emb_core::index::{Query, VectorIndex};
 
     #[test]
     fn agrees_with_one_search_per_item() {
@@ -104,7 +104,7 @@ mod tests {
                 .unwrap();
             assert_eq!(neighbours.len(), 5);
             for ((other, score), hit) in neighbours.iter().zip(&expected) {
-                assert_eq!(*other, hit.row, "row {row}");
+                assert_eq!(file.id(*other), hit.id, "row {row}");
                 assert!((score - hit.score).abs() < 1e-5);
             }
             visited += 1;

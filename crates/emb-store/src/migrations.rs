@@ -11,6 +11,10 @@ use rusqlite::Connection;
 ///    llm already wrote); emb's own tables, which llm ignores: the database's identity, and a change counter per collection kept by triggers, so that caches derived
 ///    from a collection's vectors know when any writer (emb or llm) changed it.
 /// 2. `emb_related`: each item's related items, ranked, as `emb related --store` writes them.
+/// 3. `emb_indexes` (the collections that have a search index, with its settings) and
+///    `emb_changes` (per indexed collection, the ids whose vectors changed, with the change
+///    counter at the time), and triggers that keep the change log as well as the counter, so an
+///    index catches up with what any writer (emb or llm) did by re-linking only those items.
 const MIGRATIONS: &[&str] = &[
     r#"
 CREATE TABLE IF NOT EXISTS "collections" (
@@ -68,11 +72,28 @@ CREATE TABLE IF NOT EXISTS emb_related (
     PRIMARY KEY (collection_id, id, rank)
 );
 ",
+    // 3. Search indexes and the log of changed items they catch up from.
+    r"
+CREATE TABLE IF NOT EXISTS emb_indexes (
+    collection_id INTEGER PRIMARY KEY,
+    settings TEXT NOT NULL,
+    trimmed INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS emb_changes (
+    collection_id INTEGER NOT NULL,
+    id TEXT NOT NULL,
+    counter INTEGER NOT NULL,
+    PRIMARY KEY (collection_id, id)
+);
+CREATE INDEX IF NOT EXISTS emb_changes_counter ON emb_changes (collection_id, counter);
+DROP TRIGGER IF EXISTS emb_embeddings_inserted;
+DROP TRIGGER IF EXISTS emb_embeddings_updated;
+DROP TRIGGER IF EXISTS emb_embeddings_deleted;
+",
 ];
 
-/// The statements that create the triggers keeping `emb_generations` current (migration 1 runs
-/// them; [`crate::SqliteStore`] runs them again if a tool dropped them).
-pub const CREATE_TRIGGERS: &str = r"
+/// The triggers of migration 1, which kept only the change counter (migration 3 replaces them).
+const TRIGGERS_1: &str = r"
 CREATE TRIGGER IF NOT EXISTS emb_embeddings_inserted AFTER INSERT ON embeddings BEGIN
     INSERT INTO emb_generations (collection_id, counter) VALUES (new.collection_id, 1)
         ON CONFLICT (collection_id) DO UPDATE SET counter = counter + 1;
@@ -86,6 +107,51 @@ END;
 CREATE TRIGGER IF NOT EXISTS emb_embeddings_deleted AFTER DELETE ON embeddings BEGIN
     INSERT INTO emb_generations (collection_id, counter) VALUES (old.collection_id, 1)
         ON CONFLICT (collection_id) DO UPDATE SET counter = counter + 1;
+END;
+";
+
+/// The statements that create the triggers keeping `emb_generations` and `emb_changes` current
+/// (migration 3 runs them; [`crate::SqliteStore`] runs them again if a tool dropped them). A
+/// change is logged only for collections with an index, and an update only when the vector or
+/// the id moved (a metadata edit leaves an index as it is).
+pub const CREATE_TRIGGERS: &str = r"
+CREATE TRIGGER IF NOT EXISTS emb_embeddings_inserted AFTER INSERT ON embeddings BEGIN
+    INSERT INTO emb_generations (collection_id, counter) VALUES (new.collection_id, 1)
+        ON CONFLICT (collection_id) DO UPDATE SET counter = counter + 1;
+    INSERT INTO emb_changes (collection_id, id, counter)
+        SELECT new.collection_id, new.id, counter FROM emb_generations
+        WHERE collection_id = new.collection_id
+          AND EXISTS (SELECT 1 FROM emb_indexes WHERE collection_id = new.collection_id)
+        ON CONFLICT (collection_id, id) DO UPDATE SET counter = excluded.counter;
+END;
+CREATE TRIGGER IF NOT EXISTS emb_embeddings_updated AFTER UPDATE ON embeddings BEGIN
+    INSERT INTO emb_generations (collection_id, counter) VALUES (new.collection_id, 1)
+        ON CONFLICT (collection_id) DO UPDATE SET counter = counter + 1;
+    INSERT INTO emb_generations (collection_id, counter) VALUES (old.collection_id, 1)
+        ON CONFLICT (collection_id) DO UPDATE SET counter = counter + 1;
+    INSERT INTO emb_changes (collection_id, id, counter)
+        SELECT old.collection_id, old.id, counter FROM emb_generations
+        WHERE collection_id = old.collection_id
+          AND (old.embedding IS NOT new.embedding OR old.id IS NOT new.id
+               OR old.collection_id IS NOT new.collection_id)
+          AND EXISTS (SELECT 1 FROM emb_indexes WHERE collection_id = old.collection_id)
+        ON CONFLICT (collection_id, id) DO UPDATE SET counter = excluded.counter;
+    INSERT INTO emb_changes (collection_id, id, counter)
+        SELECT new.collection_id, new.id, counter FROM emb_generations
+        WHERE collection_id = new.collection_id
+          AND (old.embedding IS NOT new.embedding OR old.id IS NOT new.id
+               OR old.collection_id IS NOT new.collection_id)
+          AND EXISTS (SELECT 1 FROM emb_indexes WHERE collection_id = new.collection_id)
+        ON CONFLICT (collection_id, id) DO UPDATE SET counter = excluded.counter;
+END;
+CREATE TRIGGER IF NOT EXISTS emb_embeddings_deleted AFTER DELETE ON embeddings BEGIN
+    INSERT INTO emb_generations (collection_id, counter) VALUES (old.collection_id, 1)
+        ON CONFLICT (collection_id) DO UPDATE SET counter = counter + 1;
+    INSERT INTO emb_changes (collection_id, id, counter)
+        SELECT old.collection_id, old.id, counter FROM emb_generations
+        WHERE collection_id = old.collection_id
+          AND EXISTS (SELECT 1 FROM emb_indexes WHERE collection_id = old.collection_id)
+        ON CONFLICT (collection_id, id) DO UPDATE SET counter = excluded.counter;
 END;
 ";
 
@@ -118,8 +184,10 @@ pub fn migrate(connection: &mut Connection) -> rusqlite::Result<()> {
         )?;
         if !done {
             transaction.execute_batch(sql)?;
-            if index == 0 {
-                transaction.execute_batch(CREATE_TRIGGERS)?;
+            match index {
+                0 => transaction.execute_batch(TRIGGERS_1)?,
+                2 => transaction.execute_batch(CREATE_TRIGGERS)?,
+                _ => {}
             }
             transaction.execute(
                 "INSERT INTO emb_migrations (version, applied) VALUES (?1, unixepoch())",

@@ -6,7 +6,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use emb_core::filter::{Filter, Literal, Operator};
 use emb_core::store::{
-    Change, CollectionHeader, CollectionInfo, Fingerprint, Generation, Item, Record, Store,
+    Change, CollectionHeader, CollectionInfo, Fingerprint, Generation, IndexRecord, Item, Record,
+    Store,
 };
 use emb_core::{blob, Error, Result};
 use rusqlite::types::Value;
@@ -577,6 +578,101 @@ impl Store for SqliteStore {
         Self::read_generation(&self.connection, collection_id)
             .map(Some)
             .map_err(self.fail("cannot read the change counter"))
+    }
+
+    fn index(&self, collection: &str) -> Result<Option<IndexRecord>> {
+        let Some(collection_id) = self.collection_id(collection)? else { return Ok(None) };
+        self.connection
+            .query_row(
+                "SELECT settings, trimmed FROM emb_indexes WHERE collection_id = ?1",
+                [collection_id],
+                |row| {
+                    Ok(IndexRecord { settings: row.get(0)?, trimmed: row.get::<_, i64>(1)? as u64 })
+                },
+            )
+            .optional()
+            .map_err(self.fail("cannot read the index settings"))
+    }
+
+    fn register_index(&mut self, collection: &str, settings: &str) -> Result<()> {
+        let collection_id = self.require_collection(collection)?;
+        let location = self.location.clone();
+        let transaction = self.write_transaction()?;
+        transaction
+            .execute(
+                "INSERT INTO emb_indexes (collection_id, settings) VALUES (?1, ?2)
+                 ON CONFLICT (collection_id) DO UPDATE SET settings = excluded.settings",
+                params![collection_id, settings],
+            )
+            .and_then(|_| transaction.commit())
+            .map_err(failed(&location, "cannot register the index"))
+    }
+
+    fn drop_index(&mut self, collection: &str) -> Result<bool> {
+        let Some(collection_id) = self.collection_id(collection)? else { return Ok(false) };
+        let location = self.location.clone();
+        let transaction = self.write_transaction()?;
+        let dropped = transaction
+            .execute("DELETE FROM emb_indexes WHERE collection_id = ?1", [collection_id])
+            .and_then(|dropped| {
+                transaction
+                    .execute("DELETE FROM emb_changes WHERE collection_id = ?1", [collection_id])?;
+                transaction.commit()?;
+                Ok(dropped)
+            })
+            .map_err(failed(&location, "cannot drop the index"))?;
+        Ok(dropped > 0)
+    }
+
+    fn changes_since(&self, collection: &str, counter: u64) -> Result<Option<Vec<String>>> {
+        let collection_id = self.require_collection(collection)?;
+        if !self.triggers_present()? {
+            return Ok(None);
+        }
+        let fail = || self.fail("cannot read the change log");
+        // One read transaction, so the registration and the log agree.
+        let transaction = self.connection.unchecked_transaction().map_err(fail())?;
+        let trimmed: Option<i64> = transaction
+            .query_row(
+                "SELECT trimmed FROM emb_indexes WHERE collection_id = ?1",
+                [collection_id],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(fail())?;
+        match trimmed {
+            Some(trimmed) if trimmed as u64 <= counter => {}
+            _ => return Ok(None),
+        }
+        let mut statement = transaction
+            .prepare_cached(
+                "SELECT id FROM emb_changes WHERE collection_id = ?1 AND counter > ?2 ORDER BY id",
+            )
+            .map_err(fail())?;
+        let ids = statement
+            .query_map(params![collection_id, counter as i64], |row| row.get(0))
+            .and_then(Iterator::collect)
+            .map_err(fail())?;
+        Ok(Some(ids))
+    }
+
+    fn trim_changes(&mut self, collection: &str, through: u64) -> Result<()> {
+        let collection_id = self.require_collection(collection)?;
+        let location = self.location.clone();
+        let transaction = self.write_transaction()?;
+        transaction
+            .execute(
+                "DELETE FROM emb_changes WHERE collection_id = ?1 AND counter <= ?2",
+                params![collection_id, through as i64],
+            )
+            .and_then(|_| {
+                transaction.execute(
+                    "UPDATE emb_indexes SET trimmed = max(trimmed, ?2) WHERE collection_id = ?1",
+                    params![collection_id, through as i64],
+                )
+            })
+            .and_then(|_| transaction.commit())
+            .map_err(failed(&location, "cannot trim the change log"))
     }
 }
 

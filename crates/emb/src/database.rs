@@ -7,7 +7,8 @@ use std::sync::{Arc, Mutex};
 
 use emb_core::filter::Filter;
 use emb_core::store::{CollectionHeader, CollectionInfo, Generation, Record, Store};
-use emb_index::exact::{Query, VectorFile};
+use emb_index::exact::VectorFile;
+use emb_index::{Query, VectorIndex};
 use emb_store::SqliteStore;
 use md5::{Digest, Md5};
 use serde::Serialize;
@@ -22,6 +23,8 @@ pub struct Database {
     /// Vector files already mapped, by collection; each is checked against the collection's
     /// generation before every use.
     mapped: Mutex<HashMap<String, Arc<VectorFile>>>,
+    /// Search indexes already loaded, by collection.
+    indexes: Mutex<HashMap<String, crate::index::Loaded>>,
 }
 
 /// What to search a collection for.
@@ -47,12 +50,25 @@ pub struct Search {
     /// Only items whose metadata passes this filter, applied before ranking so that k results
     /// still come back. Default: none.
     pub filter: Option<Filter>,
+    /// Scan every vector even when the collection has an index. Default: use the index.
+    pub exact: bool,
+    /// Candidates the index keeps while searching (more: better recall, slower). Default: the
+    /// index's own.
+    pub ef: Option<usize>,
 }
 
 impl Search {
     /// The 10 items nearest `target`.
     pub fn new(target: Target) -> Self {
-        Self { target, k: 10, prefix: String::new(), threshold: None, filter: None }
+        Self {
+            target,
+            k: 10,
+            prefix: String::new(),
+            threshold: None,
+            filter: None,
+            exact: false,
+            ef: None,
+        }
     }
 }
 
@@ -81,6 +97,7 @@ impl Database {
             store: SqliteStore::open(path)?,
             path: path.to_owned(),
             mapped: Mutex::default(),
+            indexes: Mutex::default(),
         })
     }
 
@@ -140,9 +157,12 @@ impl Database {
 
     /// Deletes the collection `name` and its cached vectors; whether it existed.
     pub fn delete_collection(&mut self, name: &str) -> Result<bool> {
+        if self.header(name)?.is_some() {
+            self.drop_index(name)?;
+        }
         let existed = self.store.delete_collection(name)?;
         self.mapped.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(name);
-        let _ = std::fs::remove_file(self.vector_file_path(name));
+        let _ = std::fs::remove_file(self.cache_path("vectors", name));
         Ok(existed)
     }
 
@@ -182,9 +202,22 @@ impl Database {
         Ok(())
     }
 
-    fn vector_file_path(&self, collection: &str) -> PathBuf {
+    /// The loaded search indexes.
+    pub(crate) fn indexes(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<String, crate::index::Loaded>> {
+        self.indexes.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The loaded search indexes, to change.
+    pub(crate) fn indexes_mut(&mut self) -> &mut HashMap<String, crate::index::Loaded> {
+        self.indexes.get_mut().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Where emb keeps a file of `kind` derived from `collection`: `NAME.db.emb/KIND-MD5`.
+    pub(crate) fn cache_path(&self, kind: &str, collection: &str) -> PathBuf {
         let digest = Md5::digest(collection.as_bytes());
-        let mut name = String::from("vectors-");
+        let mut name = format!("{kind}-");
         for byte in digest {
             let _ = write!(name, "{byte:02x}");
         }
@@ -211,7 +244,7 @@ impl Database {
     /// The cached vector file of `collection` if it is at generation `current`, else a new one
     /// read from the database.
     fn load_vectors(&self, collection: &str, current: Option<&Generation>) -> Result<VectorFile> {
-        let path = self.vector_file_path(collection);
+        let path = self.cache_path("vectors", collection);
         if let (Some(current), Some(file)) = (current, VectorFile::open(&path)?) {
             if file.generation() == current {
                 return Ok(file);
@@ -230,40 +263,50 @@ impl Database {
         })?)
     }
 
-    /// The items of `collection` most similar to the search's target, best first.
+    /// The items of `collection` most similar to the search's target, best first: by the
+    /// collection's index when it has a usable one (unless the search asks for exact), else by
+    /// scanning every vector (saying why on the log when an index exists but cannot be used).
     pub fn search(&self, collection: &str, search: &Search) -> Result<Vec<Hit>> {
-        self.require(collection)?;
-        let vectors = self.vectors(collection)?;
-        if vectors.is_empty() {
+        let header = self.require(collection)?;
+        if header.dimensions.is_none() {
             return Ok(Vec::new());
         }
         let (vector, exclude) = match &search.target {
             Target::Vector(vector) => (vector.clone(), None),
             Target::Id(id) => {
-                let row = vectors.find(id).ok_or_else(|| Error::NoSuchItem {
-                    collection: collection.to_owned(),
-                    id: id.clone(),
-                })?;
-                (vectors.row(row).to_vec(), Some(id.as_str()))
+                let record =
+                    self.store.get(collection, &[id.as_str()])?.pop().ok_or_else(|| {
+                        Error::NoSuchItem { collection: collection.to_owned(), id: id.clone() }
+                    })?;
+                (record.vector, Some(id.as_str()))
             }
         };
-        let chosen: Option<Vec<usize>> = match &search.filter {
+        let allowed = match &search.filter {
             None => None,
-            Some(filter) => {
-                let ids = self.store.filter_ids(collection, filter)?;
-                let mut rows: Vec<usize> = ids.iter().filter_map(|id| vectors.find(id)).collect();
-                rows.sort_unstable();
-                Some(rows)
-            }
+            Some(filter) => Some(self.store.filter_ids(collection, filter)?),
         };
-        let hits = vectors.search(&Query {
-            vector: &vector,
+        let query = Query {
             k: search.k,
+            ef: search.ef,
             prefix: &search.prefix,
             threshold: search.threshold,
             exclude,
-            rows: chosen.as_deref(),
-        })?;
+            allowed: allowed.as_deref(),
+            ..Query::new(&vector)
+        };
+        let index = if search.exact {
+            crate::index::IndexChoice::None
+        } else {
+            self.index_for_search(collection)?
+        };
+        let hits = match index {
+            crate::index::IndexChoice::Use(index) => index.search(&query)?,
+            crate::index::IndexChoice::Scan(reason) => {
+                tracing::warn!("searching {collection:?} exactly: {reason}");
+                self.vectors(collection)?.search(&query)?
+            }
+            crate::index::IndexChoice::None => self.vectors(collection)?.search(&query)?,
+        };
         let ids: Vec<&str> = hits.iter().map(|hit| hit.id.as_str()).collect();
         let mut records: std::collections::HashMap<String, Record> = self
             .store

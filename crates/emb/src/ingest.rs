@@ -29,6 +29,10 @@ pub struct IngestOptions {
     pub max_text_bytes: usize,
     /// Prompt options for the model.
     pub embed: EmbedOptions,
+    /// Bring the collection's search index (if it has one) up to date at the end. Default:
+    /// true; a caller that shows its own progress turns it off and calls
+    /// [`Database::sync_index`] itself.
+    pub sync_index: bool,
 }
 
 impl Default for IngestOptions {
@@ -41,6 +45,7 @@ impl Default for IngestOptions {
             skip_errors: false,
             max_text_bytes: 1_000_000,
             embed: EmbedOptions::default(),
+            sync_index: true,
         }
     }
 }
@@ -58,6 +63,8 @@ pub struct IngestReport {
     pub truncated: u64,
     /// Bad items reported and passed over (with `skip_errors`).
     pub problems: Vec<Problem>,
+    /// What keeping the collection's search index current did, if it has one.
+    pub index: Option<crate::IndexSync>,
 }
 
 impl IngestReport {
@@ -138,6 +145,9 @@ impl Database {
         });
         written?;
         outcome?;
+        if options.sync_index {
+            report.index = self.sync_index(collection, &|_, _| {})?;
+        }
         Ok(report)
     }
 

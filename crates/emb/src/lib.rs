@@ -39,6 +39,7 @@
 
 mod database;
 mod error;
+mod index;
 mod ingest;
 mod model;
 pub mod settings;
@@ -50,10 +51,13 @@ pub use emb_core::filter::{Filter, FilterError};
 pub use emb_core::store::{CollectionHeader, CollectionInfo, Record, Store};
 pub use emb_core::Error as CoreError;
 pub use emb_core::{blob, distance, topk, Embedder, Input, InputKind, Vector};
-pub use emb_index::exact::{Query as ExactQuery, VectorFile};
+pub use emb_index::exact::VectorFile;
+pub use emb_index::hnsw::{Info as IndexInfo, Quantization};
+pub use emb_index::{Query, VectorIndex};
 pub use emb_models::resolve::{hub_id, Located, Locator, Source};
 pub use emb_models::{Embedded, ModelInfo, TokenReport};
 pub use error::{Error, Result};
+pub use index::{IndexSettings, IndexState, IndexStatus, IndexSync};
 pub use ingest::{content_hash, IngestOptions, IngestReport};
 pub use model::{describe, EmbedOptions, Model};
 

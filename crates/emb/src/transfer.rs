@@ -271,6 +271,7 @@ impl Database {
                 batch.clear();
             }
         }
+        self.sync_index(collection, &|_, _| {})?;
         Ok(written)
     }
 }

@@ -6,7 +6,6 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use emb::sources::{self, Columns, Format, Items};
-use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::{EmbedMultiArgs, TableFormat};
 
@@ -28,8 +27,9 @@ pub fn run(arguments: &EmbedMultiArgs) -> Result<()> {
         skip_errors: arguments.skip_errors,
         max_text_bytes: arguments.max_text_bytes,
         embed,
+        sync_index: false,
     };
-    let bar = progress_bar(total);
+    let bar = super::progress_bar(total, "items");
     let started = Instant::now();
     let mut reported = 0;
     let outcome = database.ingest(&arguments.collection, &model, items, &options, &mut |report| {
@@ -56,6 +56,7 @@ pub fn run(arguments: &EmbedMultiArgs) -> Result<()> {
         report.seen(),
         report.seen() as f64 / seconds.max(1e-9),
     );
+    super::sync_index(&mut database, &arguments.collection)?;
     if report.truncated > 0 {
         eprintln!(
             "warning: {} texts were longer than the model's maximum length and were truncated \
@@ -138,22 +139,4 @@ fn count_lines(path: &Path) -> Option<u64> {
         let length = buffer.len();
         reader.consume(length);
     }
-}
-
-/// A progress bar on stderr (invisible when stderr is not a terminal).
-fn progress_bar(total: Option<u64>) -> ProgressBar {
-    let bar = match total {
-        Some(total) => ProgressBar::new(total).with_style(
-            ProgressStyle::with_template(
-                "{spinner} {bar:40} {pos}/{len} items  {per_sec}  ETA {eta}",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        ),
-        None => ProgressBar::new_spinner().with_style(
-            ProgressStyle::with_template("{spinner} {pos} items  {per_sec}  {elapsed}")
-                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-        ),
-    };
-    bar.enable_steady_tick(std::time::Duration::from_millis(200));
-    bar
 }

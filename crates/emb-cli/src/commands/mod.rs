@@ -3,12 +3,14 @@
 mod collections;
 mod embed;
 mod embed_multi;
+mod index;
 mod models;
 mod related;
 mod similar;
 mod tokens;
 
 use anyhow::{Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::{Cli, Command, DatabaseArgs, ModelArgs};
 
@@ -19,6 +21,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::EmbedMulti(arguments) => embed_multi::run(&arguments),
         Command::Similar(arguments) => similar::run(&arguments),
         Command::Related(arguments) => related::run(&arguments),
+        Command::Index(command) => index::run(command),
         Command::Collections(command) => collections::run(command),
         Command::Tokens(arguments) => tokens::run(&arguments),
         Command::Models(command) => models::run(command),
@@ -65,4 +68,48 @@ fn load_collection_model(
         .or_else(|| stored.clone().filter(|model| !model.is_empty()))
         .unwrap_or_else(|| model_name(None));
     load_model(&ModelArgs { model: Some(name), ..arguments.clone() })
+}
+
+/// A progress bar on stderr counting `unit` (invisible when stderr is not a terminal).
+fn progress_bar(total: Option<u64>, unit: &str) -> ProgressBar {
+    let bar = match total {
+        Some(total) => ProgressBar::new(total).with_style(
+            ProgressStyle::with_template(&format!(
+                "{{spinner}} {{msg}}{{bar:40}} {{pos}}/{{len}} {unit}  {{per_sec}}  ETA {{eta}}"
+            ))
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ),
+        None => ProgressBar::new_spinner().with_style(
+            ProgressStyle::with_template(&format!(
+                "{{spinner}} {{msg}}{{pos}} {unit}  {{per_sec}}  {{elapsed}}"
+            ))
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        ),
+    };
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    bar
+}
+
+/// Brings the search index of `collection` (if it has one) up to date after a write, with a
+/// progress bar, and says what it did.
+fn sync_index(database: &mut emb::Database, collection: &str) -> Result<()> {
+    let bar = progress_bar(None, "items linked");
+    bar.set_message("index: ");
+    let started = std::time::Instant::now();
+    let outcome = database.sync_index(collection, &|done, total| {
+        bar.set_length(total);
+        bar.set_position(done);
+    });
+    bar.finish_and_clear();
+    let seconds = started.elapsed().as_secs_f64();
+    match outcome? {
+        None | Some(emb::IndexSync::Current) => {}
+        Some(emb::IndexSync::Updated(count)) => {
+            eprintln!("{collection}: index updated with {count} changed items in {seconds:.1} s");
+        }
+        Some(emb::IndexSync::Rebuilt) => {
+            eprintln!("{collection}: index rebuilt in {seconds:.1} s");
+        }
+    }
+    Ok(())
 }

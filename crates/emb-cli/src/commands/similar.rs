@@ -25,6 +25,8 @@ pub fn run(arguments: &SimilarArgs) -> Result<()> {
         prefix: arguments.prefix.clone(),
         threshold: arguments.threshold,
         filter,
+        exact: arguments.exact,
+        ef: arguments.ef,
     };
     let hits = database.search(&arguments.collection, &search)?;
     let mut printer = Printer::new();
