@@ -229,6 +229,11 @@ pub struct SimilarArgs {
     /// Scan every vector even if the collection has an index (exact results).
     #[arg(long)]
     pub exact: bool,
+    /// Also rank items by their stored content's match with the words of the query (SQLite
+    /// FTS5, BM25), and fuse both rankings by reciprocal rank; the score printed is then the
+    /// fused score. Content is indexed when it is stored (--store).
+    #[arg(long)]
+    pub hybrid: bool,
     /// Candidates the index keeps while searching: higher finds more of the true nearest
     /// items, slower. Default: 100 (at least -n).
     #[arg(long, conflicts_with = "exact")]

@@ -173,6 +173,16 @@ pub trait Store: Send {
     /// Forgets the logged changes of `collection` up to counter `through`, which an index saved
     /// at that counter no longer needs.
     fn trim_changes(&mut self, collection: &str, through: u64) -> Result<()>;
+
+    /// The ids of up to `limit` items of `collection` whose stored content best matches the
+    /// words of `text` (full-text ranking, best first); `None` when the store keeps no full-text
+    /// index.
+    fn keyword_search(
+        &self,
+        collection: &str,
+        text: &str,
+        limit: usize,
+    ) -> Result<Option<Vec<String>>>;
 }
 
 /// A collection's search index as the store records it.

@@ -15,6 +15,9 @@ use rusqlite::Connection;
 ///    `emb_changes` (per indexed collection, the ids whose vectors changed, with the change
 ///    counter at the time), and triggers that keep the change log as well as the counter, so an
 ///    index catches up with what any writer (emb or llm) did by re-linking only those items.
+/// 4. `emb_fts`, a full-text (FTS5) index of stored content for keyword and hybrid search, with
+///    `emb_fts_keys` giving each item a stable FTS row (the `embeddings` rowid may change on
+///    VACUUM), kept current by triggers for every writer; existing content is indexed.
 const MIGRATIONS: &[&str] = &[
     r#"
 CREATE TABLE IF NOT EXISTS "collections" (
@@ -90,6 +93,47 @@ DROP TRIGGER IF EXISTS emb_embeddings_inserted;
 DROP TRIGGER IF EXISTS emb_embeddings_updated;
 DROP TRIGGER IF EXISTS emb_embeddings_deleted;
 ",
+    // 4. Full-text search over stored content.
+    r"
+CREATE TABLE IF NOT EXISTS emb_fts_keys (
+    rowid INTEGER PRIMARY KEY,
+    collection_id INTEGER NOT NULL,
+    id TEXT NOT NULL,
+    UNIQUE (collection_id, id)
+);
+CREATE VIRTUAL TABLE IF NOT EXISTS emb_fts USING fts5(content, tokenize = 'porter unicode61');
+INSERT INTO emb_fts_keys (collection_id, id)
+    SELECT collection_id, id FROM embeddings WHERE content IS NOT NULL;
+INSERT INTO emb_fts (rowid, content)
+    SELECT emb_fts_keys.rowid, embeddings.content FROM emb_fts_keys JOIN embeddings
+    ON embeddings.collection_id = emb_fts_keys.collection_id AND embeddings.id = emb_fts_keys.id;
+CREATE TRIGGER IF NOT EXISTS emb_fts_inserted AFTER INSERT ON embeddings
+WHEN new.content IS NOT NULL BEGIN
+    INSERT INTO emb_fts_keys (collection_id, id) VALUES (new.collection_id, new.id)
+        ON CONFLICT (collection_id, id) DO NOTHING;
+    INSERT OR REPLACE INTO emb_fts (rowid, content)
+        SELECT rowid, new.content FROM emb_fts_keys
+        WHERE collection_id = new.collection_id AND id = new.id;
+END;
+CREATE TRIGGER IF NOT EXISTS emb_fts_deleted AFTER DELETE ON embeddings
+WHEN old.content IS NOT NULL BEGIN
+    DELETE FROM emb_fts WHERE rowid IN
+        (SELECT rowid FROM emb_fts_keys WHERE collection_id = old.collection_id AND id = old.id);
+    DELETE FROM emb_fts_keys WHERE collection_id = old.collection_id AND id = old.id;
+END;
+CREATE TRIGGER IF NOT EXISTS emb_fts_updated AFTER UPDATE ON embeddings
+WHEN old.content IS NOT new.content OR old.id IS NOT new.id
+     OR old.collection_id IS NOT new.collection_id BEGIN
+    DELETE FROM emb_fts WHERE rowid IN
+        (SELECT rowid FROM emb_fts_keys WHERE collection_id = old.collection_id AND id = old.id);
+    DELETE FROM emb_fts_keys WHERE collection_id = old.collection_id AND id = old.id;
+    INSERT INTO emb_fts_keys (collection_id, id) SELECT new.collection_id, new.id
+        WHERE new.content IS NOT NULL ON CONFLICT (collection_id, id) DO NOTHING;
+    INSERT OR REPLACE INTO emb_fts (rowid, content)
+        SELECT rowid, new.content FROM emb_fts_keys
+        WHERE collection_id = new.collection_id AND id = new.id AND new.content IS NOT NULL;
+END;
+",
 ];
 
 /// The triggers of migration 1, which kept only the change counter (migration 3 replaces them).
@@ -154,6 +198,9 @@ CREATE TRIGGER IF NOT EXISTS emb_embeddings_deleted AFTER DELETE ON embeddings B
         ON CONFLICT (collection_id, id) DO UPDATE SET counter = excluded.counter;
 END;
 ";
+
+/// The triggers that keep the full-text index of stored content current.
+pub const FTS_TRIGGERS: [&str; 3] = ["emb_fts_inserted", "emb_fts_deleted", "emb_fts_updated"];
 
 /// The triggers that keep `emb_generations` current; if one is missing (a tool rebuilt the
 /// table), generations cannot be trusted.

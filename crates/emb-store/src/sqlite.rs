@@ -13,7 +13,7 @@ use emb_core::{blob, Error, Result};
 use rusqlite::types::Value;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
-use crate::migrations::{self, CREATE_TRIGGERS, GENERATION_TRIGGERS};
+use crate::migrations::{self, CREATE_TRIGGERS, FTS_TRIGGERS, GENERATION_TRIGGERS};
 
 /// How long a writer waits for another writer's transaction before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -219,6 +219,17 @@ fn filter_sql(filter: &Filter, parameters: &mut Vec<Value>) -> String {
 }
 
 /// The JSON path of a metadata field: `$."a"."b"`.
+/// An FTS5 query matching any of the words of `text` (each quoted, so no word is read as an
+/// operator); `None` when `text` has no words.
+fn match_expression(text: &str) -> Option<String> {
+    let words: Vec<String> = text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|word| !word.is_empty())
+        .map(|word| format!("\"{word}\""))
+        .collect();
+    (!words.is_empty()).then(|| words.join(" OR "))
+}
+
 fn json_path(field: &[String]) -> String {
     field.iter().fold(String::from("$"), |mut path, key| {
         path.push_str(".\"");
@@ -653,6 +664,41 @@ impl Store for SqliteStore {
             .query_map(params![collection_id, counter as i64], |row| row.get(0))
             .and_then(Iterator::collect)
             .map_err(fail())?;
+        Ok(Some(ids))
+    }
+
+    fn keyword_search(
+        &self,
+        collection: &str,
+        text: &str,
+        limit: usize,
+    ) -> Result<Option<Vec<String>>> {
+        let collection_id = self.require_collection(collection)?;
+        let present: i64 = self
+            .connection
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name IN (?1, ?2, ?3)",
+                FTS_TRIGGERS,
+                |row| row.get(0),
+            )
+            .map_err(self.fail("cannot read the schema"))?;
+        if present as usize != FTS_TRIGGERS.len() {
+            return Ok(None);
+        }
+        let Some(expression) = match_expression(text) else { return Ok(Some(Vec::new())) };
+        let mut statement = self
+            .connection
+            .prepare_cached(
+                "SELECT emb_fts_keys.id FROM emb_fts JOIN emb_fts_keys
+                   ON emb_fts_keys.rowid = emb_fts.rowid
+                 WHERE emb_fts MATCH ?1 AND emb_fts_keys.collection_id = ?2
+                 ORDER BY bm25(emb_fts) LIMIT ?3",
+            )
+            .map_err(self.fail("cannot search the full-text index"))?;
+        let ids = statement
+            .query_map(params![expression, collection_id, limit as i64], |row| row.get(0))
+            .and_then(Iterator::collect)
+            .map_err(self.fail("cannot search the full-text index"))?;
         Ok(Some(ids))
     }
 

@@ -55,6 +55,10 @@ pub struct Search {
     /// Candidates the index keeps while searching (more: better recall, slower). Default: the
     /// index's own.
     pub ef: Option<usize>,
+    /// Also rank the items whose stored content matches these words (full-text, BM25), and fuse
+    /// the two rankings by reciprocal rank: a hit's score is then its fused score,
+    /// `Σ 1 / (60 + rank)`. Default: vectors only.
+    pub keywords: Option<String>,
 }
 
 impl Search {
@@ -68,6 +72,7 @@ impl Search {
             filter: None,
             exact: false,
             ef: None,
+            keywords: None,
         }
     }
 }
@@ -299,7 +304,13 @@ impl Database {
         } else {
             self.index_for_search(collection)?
         };
-        let hits = match index {
+        let mut query = query;
+        if search.keywords.is_some() {
+            // Enough candidates from each ranking for the fusion to choose from.
+            query.k = (3 * search.k).max(FUSION_CANDIDATES);
+            query.ef = query.ef.map(|ef| ef.max(query.k));
+        }
+        let mut hits = match index {
             crate::index::IndexChoice::Use(index) => index.search(&query)?,
             crate::index::IndexChoice::Scan(reason) => {
                 tracing::warn!("searching {collection:?} exactly: {reason}");
@@ -307,6 +318,9 @@ impl Database {
             }
             crate::index::IndexChoice::None => self.vectors(collection)?.search(&query)?,
         };
+        if let Some(keywords) = &search.keywords {
+            hits = self.fuse_keywords(collection, keywords, &query, hits, search.k)?;
+        }
         let ids: Vec<&str> = hits.iter().map(|hit| hit.id.as_str()).collect();
         let mut records: std::collections::HashMap<String, Record> = self
             .store
@@ -324,6 +338,55 @@ impl Database {
                 Hit { id: hit.id, score: hit.score, content, metadata }
             })
             .collect())
+    }
+}
+
+/// Candidates each ranking contributes to a hybrid search, at least.
+const FUSION_CANDIDATES: usize = 50;
+/// The constant of reciprocal rank fusion (Cormack et al., 2009): a hit at rank r of a ranking
+/// adds 1 / (60 + r).
+const FUSION_CONSTANT: f32 = 60.0;
+
+impl Database {
+    /// Fuses the vector ranking `hits` with the full-text ranking of `keywords` (restricted as
+    /// `query` restricts the vector search) by reciprocal rank; the best `k`.
+    fn fuse_keywords(
+        &self,
+        collection: &str,
+        keywords: &str,
+        query: &Query<'_>,
+        hits: Vec<emb_index::Hit>,
+        k: usize,
+    ) -> Result<Vec<emb_index::Hit>> {
+        // A restricted search reads further down the keyword ranking to find enough allowed ids.
+        let restricted = !query.prefix.is_empty() || query.allowed.is_some();
+        let limit = if restricted { 20 * query.k } else { query.k };
+        let Some(matched) = self.store.keyword_search(collection, keywords, limit)? else {
+            return Err(Error::Core(emb_core::Error::Store {
+                context: format!("hybrid search of {collection:?}"),
+                source: "this database has no full-text index of stored content".into(),
+            }));
+        };
+        let allowed: Option<std::collections::HashSet<&str>> =
+            query.allowed.map(|ids| ids.iter().map(String::as_str).collect());
+        let keyword_ranking = matched
+            .iter()
+            .filter(|id| id.starts_with(query.prefix))
+            .filter(|id| allowed.as_ref().is_none_or(|allowed| allowed.contains(id.as_str())))
+            .filter(|id| Some(id.as_str()) != query.exclude)
+            .take(query.k);
+        let mut fused: HashMap<String, f32> = HashMap::new();
+        for (rank, id) in hits.iter().map(|hit| &hit.id).enumerate() {
+            *fused.entry(id.clone()).or_default() += 1.0 / (FUSION_CONSTANT + rank as f32 + 1.0);
+        }
+        for (rank, id) in keyword_ranking.enumerate() {
+            *fused.entry(id.clone()).or_default() += 1.0 / (FUSION_CONSTANT + rank as f32 + 1.0);
+        }
+        let mut ranked: Vec<emb_index::Hit> =
+            fused.into_iter().map(|(id, score)| emb_index::Hit { id, score }).collect();
+        ranked.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
+        ranked.truncate(k);
+        Ok(ranked)
     }
 }
 

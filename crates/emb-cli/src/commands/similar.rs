@@ -1,7 +1,7 @@
 //! `emb similar`: the items of a collection nearest a text or one of its items.
 
 use anyhow::Result;
-use emb::{Search, Target};
+use emb::{Search, Store, Target};
 
 use crate::cli::SimilarArgs;
 use crate::input::read_text;
@@ -11,12 +11,21 @@ pub fn run(arguments: &SimilarArgs) -> Result<()> {
     let filter = arguments.filter.as_deref().map(emb::Filter::parse).transpose()?;
     let database = super::open_database(&arguments.database)?;
     database.require(&arguments.collection)?;
+    let mut keywords = None;
     let target = if let Some(id) = &arguments.id {
+        if arguments.hybrid {
+            // Keywords from the item's own stored content.
+            let record = database.store().get(&arguments.collection, &[id.as_str()])?.pop();
+            keywords = record.and_then(|record| record.content);
+        }
         Target::Id(id.clone())
     } else {
         let text = read_text(&arguments.source, None)?;
         let (model, options) =
             super::load_collection_model(&database, &arguments.collection, &arguments.model)?;
+        if arguments.hybrid {
+            keywords = Some(text.clone());
+        }
         Target::Vector(model.embed_with(&[text], &options)?.vectors.remove(0))
     };
     let search = Search {
@@ -27,6 +36,7 @@ pub fn run(arguments: &SimilarArgs) -> Result<()> {
         filter,
         exact: arguments.exact,
         ef: arguments.ef,
+        keywords,
     };
     let hits = database.search(&arguments.collection, &search)?;
     let mut printer = Printer::new();

@@ -225,24 +225,17 @@ impl<'a> Prepared<'a> {
         }
     }
 
-    /// Asks the CPU to start loading the code of `node`.
+    /// Asks the CPU to start loading the code of `node` (every cache line of it: a walk waits
+    /// on memory, not on arithmetic).
     #[inline]
     pub fn prefetch(&self, node: u32) {
-        #[cfg(target_arch = "x86_64")]
-        {
-            let start = node as usize * self.stride;
-            let pointer = match self.codes {
-                Codes::F32(rows) => rows.get(start).map(|x| std::ptr::from_ref(x).cast::<i8>()),
-                Codes::F16(rows) => rows.get(start).map(|x| std::ptr::from_ref(x).cast::<i8>()),
-                Codes::Int8(rows) => rows.get(start).map(|x| std::ptr::from_ref(x).cast::<i8>()),
-                Codes::Binary(rows) => rows.get(start).map(|x| std::ptr::from_ref(x).cast::<i8>()),
-            };
-            if let Some(pointer) = pointer {
-                // SAFETY: prefetching is a hint; the pointer is in bounds and never dereferenced.
-                unsafe {
-                    std::arch::x86_64::_mm_prefetch(pointer, std::arch::x86_64::_MM_HINT_T0);
-                }
-            }
+        let start = node as usize * self.stride;
+        let end = start + self.stride;
+        match self.codes {
+            Codes::F32(rows) => super::graph::prefetch(&rows[start..end]),
+            Codes::F16(rows) => super::graph::prefetch(&rows[start..end]),
+            Codes::Int8(rows) => super::graph::prefetch(&rows[start..end]),
+            Codes::Binary(rows) => super::graph::prefetch(&rows[start..end]),
         }
     }
 }

@@ -66,6 +66,24 @@ impl Visited {
     }
 }
 
+/// Asks the CPU to start loading every cache line of `values`.
+#[inline]
+pub(crate) fn prefetch<T>(values: &[T]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let start = values.as_ptr().cast::<i8>();
+        let bytes = std::mem::size_of_val(values);
+        for offset in (0..bytes).step_by(64) {
+            // SAFETY: prefetching is a hint that never faults; the address is inside `values`.
+            unsafe {
+                std::arch::x86_64::_mm_prefetch(start.add(offset), std::arch::x86_64::_MM_HINT_T0);
+            }
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = values;
+}
+
 /// The links of a graph being built.
 pub(crate) struct Builder<'a> {
     /// Links per node above level 0.
@@ -330,10 +348,13 @@ impl<'a> Builder<'a> {
                 break;
             }
             self.read_links(nearest.node, level, &mut links);
+            // Keep the unseen links, and start loading their vectors before scoring the first:
+            // the walk waits on memory, not on arithmetic.
+            links.retain(|&link| visited.insert(link));
             for &link in &links {
-                if !visited.insert(link) {
-                    continue;
-                }
+                prefetch(self.vector(link));
+            }
+            for &link in &links {
                 let distance = self.distance(query, link);
                 let worst = found.peek().map_or(f32::INFINITY, |near: &Near| near.distance);
                 if found.len() < ef || distance < worst {

@@ -466,18 +466,24 @@ impl Hnsw {
                 found.push(current);
             }
             let mut worst = if found.len() >= ef { current.distance } else { f32::INFINITY };
+            let mut unseen = Vec::with_capacity(graph.m0);
             while let Some(Reverse(nearest)) = candidates.pop() {
                 if nearest.distance > worst {
                     break;
                 }
-                let links = graph.neighbours(nearest.node, 0);
-                for &link in links {
+                // The unseen links, all their codes loading before the first is scored.
+                unseen.clear();
+                unseen.extend(
+                    graph
+                        .neighbours(nearest.node, 0)
+                        .iter()
+                        .copied()
+                        .filter(|&link| visited.insert(link)),
+                );
+                for &link in &unseen {
                     prepared.prefetch(link);
                 }
-                for &link in links {
-                    if !visited.insert(link) {
-                        continue;
-                    }
+                for &link in &unseen {
                     let distance = prepared.distance(link);
                     if distance < worst {
                         let near = Near { distance, node: link };
