@@ -2,7 +2,8 @@
 # make test   every test (fetches the model, and installs the Python peers the llm
 #             interoperability test runs: bench/setup-peers, cached outside the clone)
 # make lint   rustfmt and clippy, warnings as errors
-# make bench  speed against sentence-transformers (needs the Python peers: bench/setup-peers)
+# make bench  speed against sentence-transformers, llm, hnswlib and FAISS (needs the Python
+#             peers: bench/setup-peers)
 
 CARGO ?= cargo
 
@@ -34,3 +35,5 @@ build-bench:
 bench: build-bench build model peers
 	python3 bench/embed_speed.py
 	python3 bench/ingest_speed.py
+	python3 bench/ann_data.py glove100 minilm20k
+	python3 bench/ann_speed.py glove100 minilm20k
