@@ -144,7 +144,7 @@ fn search(
         let line = serde_json::json!({
             "event": "search", "ef": ef, "recall": found as f64 / (queries.rows * arguments.k) as f64,
             "qps": queries.rows as f64 / elapsed, "p50_ms": percentile(0.5), "p99_ms": percentile(0.99),
-            "quantize": arguments.quantize.to_string(),
+            "quantize": index.info().parameters.quantization.to_string(),
         });
         println!("{line}");
     }
