@@ -22,7 +22,7 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::fs::File;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use emb_core::distance;
 use emb_core::index::{Hit, Query, VectorIndex};
@@ -120,7 +120,7 @@ struct Layout {
 }
 
 enum Storage {
-    Mapped { map: Mmap, file: File },
+    Mapped { map: Mmap, file: File, path: PathBuf },
     Owned { words: Vec<u64>, length: usize },
 }
 
@@ -247,7 +247,7 @@ impl Hnsw {
         let Some(layout) = parse(&map) else {
             return Ok(None);
         };
-        let index = Self { storage: Storage::Mapped { map, file }, layout };
+        let index = Self { storage: Storage::Mapped { map, file, path: path.to_owned() }, layout };
         Ok(index.consistent().then_some(index))
     }
 
@@ -396,10 +396,10 @@ impl Hnsw {
                 let bytes = &self.storage.bytes()[at..at + dimensions * 4];
                 out.copy_from_slice(cast(bytes));
             }
-            Storage::Mapped { file, .. } => {
+            Storage::Mapped { file, path, .. } => {
                 let mut bytes = vec![0_u8; dimensions * 4];
                 std::os::unix::fs::FileExt::read_exact_at(file, &mut bytes, at as u64)
-                    .map_err(|source| Error::Io { path: "index".into(), source })?;
+                    .map_err(Error::io(path))?;
                 for (x, chunk) in out.iter_mut().zip(bytes.chunks_exact(4)) {
                     *x = f32::from_le_bytes(chunk.try_into().unwrap_or_default());
                 }
