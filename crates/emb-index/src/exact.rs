@@ -71,14 +71,7 @@ impl VectorFile {
 
     /// Opens the file at `path`; `None` if it is missing or not a whole vector file.
     pub fn open(path: &Path) -> Result<Option<Self>> {
-        let file = match File::open(path) {
-            Ok(file) => file,
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(error) => return Err(Error::io(path)(error)),
-        };
-        // SAFETY: vector files are only ever replaced by rename, never written in place, so the
-        // mapped bytes do not change under us.
-        let map = unsafe { Mmap::map(&file) }.map_err(Error::io(path))?;
+        let Some((_, map)) = crate::map_file(path)? else { return Ok(None) };
         Ok(Self::parse(map))
     }
 

@@ -61,6 +61,19 @@ pub enum Error {
     Core(#[from] emb_core::Error),
 }
 
+/// Maps the file at `path` into memory; `None` if it does not exist.
+fn map_file(path: &Path) -> Result<Option<(std::fs::File, memmap2::Mmap)>> {
+    let file = match std::fs::File::open(path) {
+        Ok(file) => file,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => return Err(Error::io(path)(error)),
+    };
+    // SAFETY: emb's index and vector files are only ever replaced by rename, never written in
+    // place, so the mapped bytes do not change under us.
+    let map = unsafe { memmap2::Mmap::map(&file) }.map_err(Error::io(path))?;
+    Ok(Some((file, map)))
+}
+
 impl Error {
     /// Wraps an I/O error on `path`.
     fn io(path: &Path) -> impl Fn(std::io::Error) -> Self + '_ {

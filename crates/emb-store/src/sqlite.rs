@@ -82,15 +82,20 @@ impl SqliteStore {
     }
 
     fn triggers_present(&self) -> Result<bool> {
+        self.all_triggers(GENERATION_TRIGGERS)
+    }
+
+    /// Whether all three triggers `names` exist.
+    fn all_triggers(&self, names: [&str; 3]) -> Result<bool> {
         let count: i64 = self
             .connection
             .query_row(
                 "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name IN (?1, ?2, ?3)",
-                GENERATION_TRIGGERS,
+                names,
                 |row| row.get(0),
             )
             .map_err(self.fail("cannot read the schema"))?;
-        Ok(count as usize == GENERATION_TRIGGERS.len())
+        Ok(count as usize == names.len())
     }
 
     /// Recreates the change-counting triggers if a tool dropped them (rebuilding the embeddings
@@ -674,15 +679,7 @@ impl Store for SqliteStore {
         limit: usize,
     ) -> Result<Option<Vec<String>>> {
         let collection_id = self.require_collection(collection)?;
-        let present: i64 = self
-            .connection
-            .query_row(
-                "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name IN (?1, ?2, ?3)",
-                FTS_TRIGGERS,
-                |row| row.get(0),
-            )
-            .map_err(self.fail("cannot read the schema"))?;
-        if present as usize != FTS_TRIGGERS.len() {
+        if !self.all_triggers(FTS_TRIGGERS)? {
             return Ok(None);
         }
         let Some(expression) = match_expression(text) else { return Ok(Some(Vec::new())) };

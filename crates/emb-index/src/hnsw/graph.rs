@@ -191,8 +191,14 @@ impl<'a> Builder<'a> {
 
     /// Copies the links of `node` on `level` into `out` (taking the node's lock).
     fn read_links(&self, node: u32, level: u8, out: &mut Vec<u32>) {
-        out.clear();
         let guard = lock(&self.upper[node as usize]);
+        self.copy_locked(&guard, node, level, out);
+    }
+
+    /// Copies the links of `node` on `level` into `out`; `upper` is the node's locked upper
+    /// links.
+    fn copy_locked(&self, upper: &[u32], node: u32, level: u8, out: &mut Vec<u32>) {
+        out.clear();
         if level == 0 {
             let base = node as usize * (1 + self.m0);
             let count = self.level0[base].load(Memory::Relaxed) as usize;
@@ -203,8 +209,8 @@ impl<'a> Builder<'a> {
             );
         } else {
             let base = (usize::from(level) - 1) * (1 + self.m);
-            let count = guard[base] as usize;
-            out.extend_from_slice(&guard[base + 1..base + 1 + count]);
+            let count = upper[base] as usize;
+            out.extend_from_slice(&upper[base + 1..base + 1 + count]);
         }
     }
 
@@ -395,20 +401,7 @@ impl<'a> Builder<'a> {
     /// Adds `new` (at `distance`) to the links of `node` on `level`, pruning them if full.
     fn connect(&self, node: u32, new: u32, distance: f32, level: u8, scratch: &mut Vec<u32>) {
         let mut guard = lock(&self.upper[node as usize]);
-        scratch.clear();
-        if level == 0 {
-            let base = node as usize * (1 + self.m0);
-            let count = self.level0[base].load(Memory::Relaxed) as usize;
-            scratch.extend(
-                self.level0[base + 1..base + 1 + count]
-                    .iter()
-                    .map(|slot| slot.load(Memory::Relaxed)),
-            );
-        } else {
-            let base = (usize::from(level) - 1) * (1 + self.m);
-            let count = guard[base] as usize;
-            scratch.extend_from_slice(&guard[base + 1..base + 1 + count]);
-        }
+        self.copy_locked(&guard, node, level, scratch);
         if scratch.contains(&new) {
             return;
         }

@@ -237,13 +237,7 @@ impl Hnsw {
 
     /// Opens the index file at `path` by mmap; `None` if it is missing or not a whole index.
     pub fn open(path: &Path) -> Result<Option<Self>> {
-        let file = match File::open(path) {
-            Ok(file) => file,
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(error) => return Err(Error::io(path)(error)),
-        };
-        // SAFETY: index files are only ever replaced by rename, never written in place.
-        let map = unsafe { Mmap::map(&file) }.map_err(Error::io(path))?;
+        let Some((file, map)) = crate::map_file(path)? else { return Ok(None) };
         let Some(layout) = parse(&map) else {
             return Ok(None);
         };
