@@ -43,7 +43,7 @@ pub struct Rows<'a> {
 impl<'a> Rows<'a> {
     /// Views `values` as rows of `dimensions` values; `values.len()` must be a multiple of it.
     pub fn new(values: &'a [f32], dimensions: usize) -> Result<Self> {
-        if dimensions == 0 || values.len() % dimensions != 0 {
+        if dimensions == 0 || !values.len().is_multiple_of(dimensions) {
             return Err(Error::Vectors(format!(
                 "{} values do not make rows of {dimensions} dimensions",
                 values.len()
@@ -78,7 +78,7 @@ impl<'a> Rows<'a> {
     }
 
     /// The rows in order.
-    pub fn iter(&self) -> std::slice::ChunksExact<'a, f32> {
+    pub fn rows(&self) -> std::slice::ChunksExact<'a, f32> {
         self.values.chunks_exact(self.dimensions)
     }
 

@@ -89,24 +89,26 @@ pub fn transposed_product(left: Rows, right: Rows) -> Vec<f32> {
 /// The mean of the rows (in `f64` for accuracy).
 pub fn mean(rows: Rows) -> Vec<f64> {
     let mut sum = vec![0.0_f64; rows.dimensions()];
-    for row in rows.iter() {
+    for row in rows.rows() {
         for (total, &value) in sum.iter_mut().zip(row) {
             *total += f64::from(value);
         }
     }
     let count = rows.len().max(1) as f64;
-    sum.iter_mut().for_each(|total| *total /= count);
+    for total in &mut sum {
+        *total /= count;
+    }
     sum
 }
 
 /// The squared Euclidean norm of every row.
 pub fn squared_norms(rows: Rows) -> Vec<f32> {
-    rows.iter().map(|row| row.iter().map(|value| value * value).sum()).collect()
+    rows.rows().map(|row| row.iter().map(|value| value * value).sum()).collect()
 }
 
 /// The rows with `center` subtracted from each.
 pub fn centered(rows: Rows, center: &[f64]) -> Vec<f32> {
-    rows.iter()
+    rows.rows()
         .flat_map(|row| {
             row.iter().zip(center).map(|(&value, &mean)| (f64::from(value) - mean) as f32)
         })
