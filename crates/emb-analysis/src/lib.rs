@@ -15,8 +15,11 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod kmeans;
 pub mod linear;
 pub mod neighbours;
+pub mod pca;
+pub mod quality;
 pub mod random;
 
 /// A `Result` whose error is [`Error`].
