@@ -15,9 +15,11 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod classify;
 pub mod kmeans;
 pub mod labels;
 pub mod linear;
+pub mod neighbourhood;
 pub mod neighbours;
 pub mod pca;
 pub mod quality;
