@@ -114,7 +114,8 @@ fn pick(scored: Vec<Term>, wanted: usize) -> Vec<Term> {
         let words: Vec<&str> = term.text.split(' ').collect();
         // A term is redundant when it shares a word with a chosen term ("character" after
         // "character mapping", "iana character" after it too).
-        let redundant = chosen.iter().any(|other| other.text.split(' ').any(|word| words.contains(&word)));
+        let redundant =
+            chosen.iter().any(|other| other.text.split(' ').any(|word| words.contains(&word)));
         if !redundant {
             chosen.push(term);
         }

@@ -40,6 +40,7 @@
 pub mod analysis;
 mod database;
 mod error;
+pub mod evaluate;
 mod index;
 mod ingest;
 mod model;
@@ -49,12 +50,12 @@ pub mod transfer;
 
 pub use analysis::Snapshot;
 pub use database::{Database, Hit, Neighbour, Related, Search, Target};
+pub use emb_analysis::neighbourhood::OutlierMethod;
+pub use emb_analysis::Rows;
 pub use emb_core::filter::{Filter, FilterError};
 pub use emb_core::store::{CollectionHeader, CollectionInfo, Record, Store};
 pub use emb_core::Error as CoreError;
 pub use emb_core::{blob, distance, topk, Embedder, Input, InputKind, Vector};
-pub use emb_analysis::neighbourhood::OutlierMethod;
-pub use emb_analysis::Rows;
 pub use emb_index::exact::VectorFile;
 pub use emb_index::hnsw::{Info as IndexInfo, Quantization};
 pub use emb_index::{Query, VectorIndex};

@@ -1,4 +1,6 @@
 //! Arguments of the commands that analyse a collection.
+// The doc comments are `--help` text: field names appear as users type them, not as code.
+#![allow(clippy::doc_markdown)]
 
 use std::path::PathBuf;
 
@@ -29,6 +31,9 @@ pub struct ClusterArgs {
     /// Store each item's cluster number in this metadata field (and its name in FIELD_label).
     #[arg(long, value_name = "FIELD")]
     pub save: Option<String>,
+    /// k-means starts (the lowest inertia is kept).
+    #[arg(long, default_value_t = 4)]
+    pub starts: usize,
     /// Random seed.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -189,4 +194,30 @@ pub struct RecommendArgs {
     pub number: usize,
     #[command(flatten)]
     pub database: DatabaseArgs,
+}
+
+/// Evaluation tasks on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EvalTask {
+    /// Document similarity against human ratings (gensim's Lee corpus).
+    Lee,
+    /// Clustering, zero-shot and trained classification, retrieval (gensim's mini_newsgroup).
+    Newsgroups,
+}
+
+/// `emb eval`.
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// The tasks to run (repeat or comma-separate). Default: all.
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub task: Vec<EvalTask>,
+    /// The folder with the data (scripts/fetch-eval-data installs it). Default:
+    /// $EMB_HOME/eval/gensim-4.4.0.
+    #[arg(long, env = "EMB_EVAL_DATA")]
+    pub data: Option<PathBuf>,
+    /// Print JSON lines instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub model: ModelArgs,
 }

@@ -83,7 +83,7 @@ pub enum Command {
     /// Without -k, tries k = 2..--max-k and keeps the k with the best silhouette.
     /// Examples: emb cluster docs -k 8
     ///           emb cluster docs --table
-    ///           emb cluster docs --save cluster      (stores {"cluster": n, "cluster_label"} in metadata)
+    ///           emb cluster docs --save topic        (stores each cluster number and name in metadata)
     #[command(verbatim_doc_comment)]
     Cluster(ClusterArgs),
     /// Flatten a collection's vectors to 2-D or 3-D coordinates (PCA), for maps.
@@ -128,6 +128,13 @@ pub enum Command {
     /// Example: emb recommend films --liked alien,arrival --disliked notebook -n 10
     #[command(verbatim_doc_comment)]
     Recommend(RecommendArgs),
+    /// Measure a model's quality on local labelled data: document similarity against human
+    /// ratings, clustering, zero-shot and trained classification, retrieval.
+    ///
+    /// The data comes from gensim's test data: run scripts/fetch-eval-data once.
+    /// Example: emb eval -m all-MiniLM-L6-v2
+    #[command(verbatim_doc_comment)]
+    Eval(EvalArgs),
 }
 
 /// Which model, and how to prompt it.

@@ -28,15 +28,21 @@ pub fn run(arguments: &ClassifyArgs) -> Result<()> {
     };
     let classifier = match (&arguments.labels, &arguments.train, &arguments.field) {
         (Some(labels), _, _) => {
-            let names: Vec<String> =
-                labels.split(',').map(str::trim).filter(|name| !name.is_empty()).map(str::to_owned).collect();
+            let names: Vec<String> = labels
+                .split(',')
+                .map(str::trim)
+                .filter(|name| !name.is_empty())
+                .map(str::to_owned)
+                .collect();
             if names.len() < 2 {
                 bail!("--labels needs two or more comma-separated class names, got {labels:?}");
             }
-            let texts: Vec<String> = names.iter().map(|name| arguments.template.replace("{}", name)).collect();
+            let texts: Vec<String> =
+                names.iter().map(|name| arguments.template.replace("{}", name)).collect();
             let (model, options) = model()?;
             let vectors = model.embed_with(&texts, &options)?.vectors;
-            ZeroShot { labels: names, centres: vectors.concat(), dimensions: vectors[0].len() }.into()
+            ZeroShot { labels: names, centres: vectors.concat(), dimensions: vectors[0].len() }
+                .into()
         }
         (None, Some(train), Some(field)) => {
             let method = match arguments.method {
@@ -53,7 +59,9 @@ pub fn run(arguments: &ClassifyArgs) -> Result<()> {
             );
             Learned::Trained(classifier)
         }
-        _ => bail!("give --labels for zero-shot classification, or --train COLLECTION --field FIELD"),
+        _ => {
+            bail!("give --labels for zero-shot classification, or --train COLLECTION --field FIELD")
+        }
     };
     let results: Vec<Scored> = if from_stdin {
         let texts: Vec<String> = std::io::stdin()
@@ -101,8 +109,10 @@ pub fn run(arguments: &ClassifyArgs) -> Result<()> {
         if from_stdin {
             bail!("--save needs a collection to save to");
         }
-        let values: Vec<(String, serde_json::Value)> =
-            results.iter().map(|result| (result.id.clone(), serde_json::json!(result.label))).collect();
+        let values: Vec<(String, serde_json::Value)> = results
+            .iter()
+            .map(|result| (result.id.clone(), serde_json::json!(result.label)))
+            .collect();
         let written = database.set_metadata_field(&arguments.collection, field, &values)?;
         eprintln!("saved the class of {written} items in metadata field {field:?}");
     }
@@ -158,8 +168,14 @@ impl Learned {
 }
 
 /// Prints the accuracy of `results` against metadata `field`, overall and per true class.
-fn report_accuracy(database: &emb::Database, collection: &str, field: &str, results: &[Scored]) -> Result<()> {
-    let truth: BTreeMap<String, Option<String>> = database.field_values(collection, field)?.into_iter().collect();
+fn report_accuracy(
+    database: &emb::Database,
+    collection: &str,
+    field: &str,
+    results: &[Scored],
+) -> Result<()> {
+    let truth: BTreeMap<String, Option<String>> =
+        database.field_values(collection, field)?.into_iter().collect();
     let mut per_class: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     for result in results {
         let Some(Some(expected)) = truth.get(&result.id) else { continue };
@@ -173,7 +189,10 @@ fn report_accuracy(database: &emb::Database, collection: &str, field: &str, resu
     if total == 0 {
         bail!("no item of {collection:?} has metadata field {field:?} to evaluate against");
     }
-    eprintln!("accuracy {:.4} ({right} of {total} items with {field:?})", right as f64 / total as f64);
+    eprintln!(
+        "accuracy {:.4} ({right} of {total} items with {field:?})",
+        right as f64 / total as f64
+    );
     for (class, (right, total)) in per_class {
         eprintln!("  {class}: {:.4} ({right} of {total})", right as f64 / total as f64);
     }

@@ -15,6 +15,7 @@ pub fn run(arguments: &ClusterArgs) -> Result<()> {
         },
         labels: arguments.terms > 0,
         label_terms: arguments.terms,
+        starts: arguments.starts,
         seed: arguments.seed,
     };
     let started = std::time::Instant::now();
@@ -51,7 +52,11 @@ pub fn run(arguments: &ClusterArgs) -> Result<()> {
                 cluster.label.as_deref().unwrap_or("-")
             ))?;
             for item in cluster.items.iter().take(3) {
-                let text = item.content.as_deref().map(|c| format!(": {}", c.replace('\n', " "))).unwrap_or_default();
+                let text = item
+                    .content
+                    .as_deref()
+                    .map(|c| format!(": {}", c.replace('\n', " ")))
+                    .unwrap_or_default();
                 printer.line(&format!("{:>17}{}{text}", "", item.id))?;
             }
         }
@@ -59,8 +64,10 @@ pub fn run(arguments: &ClusterArgs) -> Result<()> {
         printer.line(&serde_json::to_string_pretty(&clustering.clusters)?)?;
     }
     printer.finish()?;
-    let silhouette = clustering.silhouette.map_or_else(String::new, |s| format!(", silhouette {s:.3}"));
-    let chosen = if clustering.tried.is_empty() { String::new() } else { " (chosen by silhouette)".into() };
+    let silhouette =
+        clustering.silhouette.map_or_else(String::new, |s| format!(", silhouette {s:.3}"));
+    let chosen =
+        if clustering.tried.is_empty() { String::new() } else { " (chosen by silhouette)".into() };
     eprintln!(
         "{}: {} clusters{chosen}{silhouette} in {seconds:.1} s{}",
         arguments.collection,

@@ -6,6 +6,7 @@ mod collections;
 mod dedup;
 mod embed;
 mod embed_multi;
+mod eval;
 mod index;
 mod models;
 mod outliers;
@@ -39,6 +40,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Dedup(arguments) => dedup::run(&arguments),
         Command::Outliers(arguments) => outliers::run(&arguments),
         Command::Recommend(arguments) => recommend::run(&arguments),
+        Command::Eval(arguments) => eval::run(&arguments),
     }
 }
 

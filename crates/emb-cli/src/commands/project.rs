@@ -33,7 +33,8 @@ pub fn run(arguments: &ProjectArgs) -> Result<()> {
             printer.finish()?;
         }
         Some(path) => {
-            let file = std::fs::File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
+            let file = std::fs::File::create(path)
+                .with_context(|| format!("cannot write {}", path.display()))?;
             let mut out = std::io::BufWriter::new(file);
             if path.extension().is_some_and(|extension| extension.eq_ignore_ascii_case("json")) {
                 let all: Vec<Point> = (0..projection.ids.len()).map(record).collect();
@@ -53,10 +54,11 @@ pub fn run(arguments: &ProjectArgs) -> Result<()> {
             out.flush().with_context(|| format!("cannot write {}", path.display()))?;
         }
     }
-    let explained = projection.explained_variance_ratio.as_ref().map_or_else(String::new, |ratios| {
-        let parts: Vec<String> = ratios.iter().map(|r| format!("{:.1}%", r * 100.0)).collect();
-        format!(" (variance explained: {})", parts.join(", "))
-    });
+    let explained =
+        projection.explained_variance_ratio.as_ref().map_or_else(String::new, |ratios| {
+            let parts: Vec<String> = ratios.iter().map(|r| format!("{:.1}%", r * 100.0)).collect();
+            format!(" (variance explained: {})", parts.join(", "))
+        });
     eprintln!(
         "{}: {} items projected by {} in {:.1} s{explained}",
         arguments.collection,

@@ -41,7 +41,9 @@ impl Classifier {
     /// The class and score of every row.
     pub fn predict(&self, rows: Rows) -> Result<Vec<Prediction>> {
         Ok(match &self.fitted {
-            Fitted::Centres(centres) => classify::nearest_centre(rows, Rows::new(centres, self.dimensions)?)?,
+            Fitted::Centres(centres) => {
+                classify::nearest_centre(rows, Rows::new(centres, self.dimensions)?)?
+            }
             Fitted::Examples { rows: examples, classes, k } => {
                 classify::knn(Rows::new(examples, self.dimensions)?, classes, rows, *k)?
             }
@@ -65,7 +67,12 @@ pub(crate) fn field_value(metadata: Option<&serde_json::Value>, field: &str) -> 
 
 impl Database {
     /// Learns the classes in metadata `field` of `collection` (items without it are left out).
-    pub fn train_classifier(&self, collection: &str, field: &str, method: ClassifierMethod) -> Result<Classifier> {
+    pub fn train_classifier(
+        &self,
+        collection: &str,
+        field: &str,
+        method: ClassifierMethod,
+    ) -> Result<Classifier> {
         let snapshot = self.snapshot(collection, true)?;
         let rows = snapshot.rows();
         let mut labels: Vec<String> = Vec::new();
@@ -91,7 +98,9 @@ impl Database {
         let examples = Rows::new(&values, dimensions)?;
         let fitted = match method {
             ClassifierMethod::Centroid => Fitted::Centres(classify::centres(examples, &classes)?),
-            ClassifierMethod::Knn { k } => Fitted::Examples { rows: values.clone(), classes: classes.clone(), k },
+            ClassifierMethod::Knn { k } => {
+                Fitted::Examples { rows: values.clone(), classes: classes.clone(), k }
+            }
             ClassifierMethod::Logistic => {
                 Fitted::Logistic(Logistic::fit(examples, &classes, &LogisticSettings::default())?)
             }
@@ -107,7 +116,11 @@ impl Database {
     }
 
     /// The value of metadata `field` of every item of `collection`, by id (for `--eval`).
-    pub fn field_values(&self, collection: &str, field: &str) -> Result<Vec<(String, Option<String>)>> {
+    pub fn field_values(
+        &self,
+        collection: &str,
+        field: &str,
+    ) -> Result<Vec<(String, Option<String>)>> {
         let snapshot = self.snapshot(collection, true)?;
         Ok(snapshot
             .ids

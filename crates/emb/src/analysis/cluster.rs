@@ -31,13 +31,22 @@ pub struct ClusterSettings {
     pub labels: bool,
     /// Words in a name. Default 3.
     pub label_terms: usize,
+    /// k-means starts for the final clustering, the lowest inertia kept (one per k while
+    /// choosing k). Default 4: one start can settle in a poor split.
+    pub starts: usize,
     /// Random seed. Default 0.
     pub seed: u64,
 }
 
 impl Default for ClusterSettings {
     fn default() -> Self {
-        Self { method: ClusterMethod::Auto { max_k: 20 }, labels: true, label_terms: 3, seed: 0 }
+        Self {
+            method: ClusterMethod::Auto { max_k: 20 },
+            labels: true,
+            label_terms: 3,
+            starts: 4,
+            seed: 0,
+        }
     }
 }
 
@@ -77,9 +86,9 @@ pub struct Clustering {
 impl Clustering {
     /// Each item's cluster number, by id.
     pub fn assignments(&self) -> impl Iterator<Item = (&str, usize)> {
-        self.clusters
-            .iter()
-            .flat_map(|cluster| cluster.items.iter().map(move |item| (item.id.as_str(), cluster.id)))
+        self.clusters.iter().flat_map(|cluster| {
+            cluster.items.iter().map(move |item| (item.id.as_str(), cluster.id))
+        })
     }
 }
 
@@ -103,27 +112,28 @@ pub fn cluster_snapshot(snapshot: &Snapshot, settings: &ClusterSettings) -> Resu
             snapshot.len()
         ))));
     }
-    let run = |k: usize| {
+    let run = |k: usize, starts: usize| {
         let mut kmeans_settings = kmeans::Settings::new(k);
         kmeans_settings.seed = settings.seed;
+        kmeans_settings.starts = starts;
         kmeans::kmeans(rows, &kmeans_settings)
     };
-    let silhouette = |labels: &[usize]| quality::silhouette(rows, labels, SILHOUETTE_SAMPLE, settings.seed);
+    let silhouette =
+        |labels: &[usize]| quality::silhouette(rows, labels, SILHOUETTE_SAMPLE, settings.seed);
     let mut tried = Vec::new();
     let result = match settings.method {
-        ClusterMethod::KMeans { k } => run(k)?,
+        ClusterMethod::KMeans { k } => run(k, settings.starts)?,
         ClusterMethod::Auto { max_k } => {
             let largest = max_k.min(snapshot.len() - 1).max(2);
-            let mut best: Option<(f64, kmeans::KMeans)> = None;
+            let mut best: Option<(f64, usize)> = None;
             for k in 2..=largest {
-                let result = run(k)?;
-                let score = silhouette(&result.labels)?;
+                let score = silhouette(&run(k, 1)?.labels)?;
                 tried.push((k, score));
-                if best.as_ref().is_none_or(|(best, _)| score > *best) {
-                    best = Some((score, result));
+                if best.is_none_or(|(best, _)| score > best) {
+                    best = Some((score, k));
                 }
             }
-            best.expect("k = 2 was tried").1
+            run(best.expect("k = 2 was tried").1, settings.starts)?
         }
     };
     let score = if result.k >= 2 { Some(silhouette(&result.labels)?) } else { None };
@@ -137,9 +147,11 @@ pub fn cluster_snapshot(snapshot: &Snapshot, settings: &ClusterSettings) -> Resu
     }
     let labels: Vec<usize> = result.labels.iter().map(|&label| renumber[label]).collect();
     let names = if settings.labels && snapshot.contents.iter().any(Option::is_some) {
-        let texts: Vec<&str> = snapshot.contents.iter().map(|c| c.as_deref().unwrap_or("")).collect();
+        let texts: Vec<&str> =
+            snapshot.contents.iter().map(|c| c.as_deref().unwrap_or("")).collect();
         let assigned: Vec<Option<usize>> = labels.iter().map(|&label| Some(label)).collect();
-        let label_settings = labels::Settings { terms: settings.label_terms, ..labels::Settings::default() };
+        let label_settings =
+            labels::Settings { terms: settings.label_terms, ..labels::Settings::default() };
         labels::distinctive_terms(&texts, &assigned, result.k, &label_settings)
             .iter()
             .map(|terms| Some(labels::label(terms)).filter(|label| !label.is_empty()))
@@ -163,7 +175,10 @@ pub fn cluster_snapshot(snapshot: &Snapshot, settings: &ClusterSettings) -> Resu
                 size: items.len(),
                 items: items
                     .into_iter()
-                    .map(|(_, row)| Member { id: snapshot.ids[row].clone(), content: snapshot.contents[row].clone() })
+                    .map(|(_, row)| Member {
+                        id: snapshot.ids[row].clone(),
+                        content: snapshot.contents[row].clone(),
+                    })
                     .collect(),
             }
         })

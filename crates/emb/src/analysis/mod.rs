@@ -9,8 +9,8 @@ mod understand;
 
 pub use classify::{Classifier, ClassifierMethod};
 pub use cluster::{Cluster, ClusterMethod, ClusterSettings, Clustering, Member};
-pub use project::{Projection, ProjectionMethod, ProjectionSettings};
 pub use emb_analysis::classify::nearest_centre;
+pub use project::{Projection, ProjectionMethod, ProjectionSettings};
 pub use understand::{Duplicate, DuplicateGroup, Outlier, OutlierSettings, Scored};
 
 use std::sync::Arc;
@@ -122,9 +122,10 @@ impl Database {
 pub(crate) fn rows_of(snapshot: &Snapshot, collection: &str, ids: &[String]) -> Result<Vec<f32>> {
     let mut values = Vec::with_capacity(ids.len() * snapshot.rows().dimensions());
     for id in ids {
-        let row = snapshot
-            .row_of(id)
-            .ok_or_else(|| Error::NoSuchItem { collection: collection.to_owned(), id: id.clone() })?;
+        let row = snapshot.row_of(id).ok_or_else(|| Error::NoSuchItem {
+            collection: collection.to_owned(),
+            id: id.clone(),
+        })?;
         values.extend_from_slice(snapshot.rows().row(row));
     }
     Ok(values)

@@ -53,11 +53,11 @@ impl Default for OutlierSettings {
 pub struct Scored {
     /// The item's id.
     pub id: String,
-    /// The score.
-    pub score: f32,
     /// A class, for classification.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
+    /// The score.
+    pub score: f32,
     /// Its stored text.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub content: Option<String>,
@@ -136,7 +136,12 @@ impl Database {
 
     /// Every item's nearest of the `centres` (one vector per label: embedded label texts for
     /// zero-shot classification, or class centres from training data), with the cosine.
-    pub fn classify_by_centres(&self, collection: &str, labels: &[String], centres: Rows) -> Result<Vec<Scored>> {
+    pub fn classify_by_centres(
+        &self,
+        collection: &str,
+        labels: &[String],
+        centres: Rows,
+    ) -> Result<Vec<Scored>> {
         let snapshot = self.snapshot(collection, true)?;
         let predictions = classify::nearest_centre(snapshot.rows(), centres)?;
         Ok(labelled(&snapshot, &predictions, labels))
@@ -159,7 +164,11 @@ fn ranked(snapshot: &Snapshot, scores: &[f32], label: Option<&str>) -> Vec<Score
 }
 
 /// Predictions as labelled items, in the snapshot's order.
-pub(crate) fn labelled(snapshot: &Snapshot, predictions: &[classify::Prediction], labels: &[String]) -> Vec<Scored> {
+pub(crate) fn labelled(
+    snapshot: &Snapshot,
+    predictions: &[classify::Prediction],
+    labels: &[String],
+) -> Vec<Scored> {
     predictions
         .iter()
         .enumerate()
