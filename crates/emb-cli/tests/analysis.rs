@@ -118,6 +118,74 @@ fn clusters_follow_the_topics_carry_names_and_can_be_saved() {
     assert!(table.starts_with("cluster"), "{table}");
 }
 
+/// A one-shot OpenAI-compatible chat endpoint on localhost: answers `replies` requests with
+/// titles "Title 1", "Title 2", ... and returns what it was sent.
+fn chat_endpoint(replies: usize) -> (String, std::thread::JoinHandle<Vec<String>>) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/v1", listener.local_addr().unwrap());
+    let handle = std::thread::spawn(move || {
+        let mut bodies = Vec::new();
+        for (number, stream) in listener.incoming().take(replies).enumerate() {
+            let mut stream = stream.unwrap();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut length = 0;
+            let mut line = String::new();
+            let mut request_line = String::new();
+            reader.read_line(&mut request_line).unwrap();
+            assert!(request_line.starts_with("POST /v1/chat/completions"), "{request_line}");
+            loop {
+                line.clear();
+                reader.read_line(&mut line).unwrap();
+                if line.trim().is_empty() {
+                    break;
+                }
+                if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = value.trim().parse().unwrap();
+                }
+            }
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).unwrap();
+            bodies.push(String::from_utf8(body).unwrap());
+            let reply = serde_json::json!({"choices": [{"message": {"role": "assistant", "content": format!("Title {}", number + 1)}}]}).to_string();
+            write!(stream, "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{reply}", reply.len()).unwrap();
+        }
+        bodies
+    });
+    (url, handle)
+}
+
+#[test]
+fn a_language_model_can_title_the_clusters() {
+    let sandbox = notes();
+    let (url, endpoint) = chat_endpoint(3);
+    let (stdout, _) = success(
+        sandbox
+            .emb()
+            .args(["cluster", "notes", "-k", "3", "--summary-model", "tiny-llm"])
+            .env("EMB_LLM_BASE_URL", &url)
+            .env("EMB_LLM_API_KEY", "secret"),
+    );
+    let clusters: Vec<serde_json::Value> = serde_json::from_str(&stdout).unwrap();
+    let titles: Vec<&str> = clusters.iter().map(|c| c["summary"].as_str().unwrap()).collect();
+    assert_eq!(titles, ["Title 1", "Title 2", "Title 3"]);
+    let bodies = endpoint.join().unwrap();
+    let first: serde_json::Value = serde_json::from_str(&bodies[0]).unwrap();
+    assert_eq!(first["model"], "tiny-llm");
+    let prompt = first["messages"][0]["content"].as_str().unwrap();
+    let central = clusters[0]["items"][0]["content"].as_str().unwrap().trim_end_matches('…');
+    assert!(prompt.contains(central), "{prompt}");
+
+    // An endpoint that is not there is a clear error, not a panic.
+    let stderr = failure(
+        sandbox
+            .emb()
+            .args(["cluster", "notes", "-k", "2", "--summary-model", "x"])
+            .env("EMB_LLM_BASE_URL", "http://127.0.0.1:9/v1"),
+    );
+    assert!(stderr.contains("cluster summaries failed"), "{stderr}");
+}
+
 #[test]
 fn classification_zero_shot_and_trained() {
     let sandbox = notes();

@@ -47,6 +47,14 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A language model endpoint asked for cluster summaries failed.
+    #[error("asking {url} for cluster summaries failed: {problem}")]
+    Summary {
+        /// The endpoint.
+        url: String,
+        /// What went wrong.
+        problem: String,
+    },
     /// There is no collection of that name.
     #[error("there is no collection named {name:?} in {database} (collections: {known})")]
     NoSuchCollection {

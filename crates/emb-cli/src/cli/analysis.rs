@@ -28,6 +28,11 @@ pub struct ClusterArgs {
     /// Show at most this many characters of each item's content (0: leave content out).
     #[arg(long, default_value_t = 100)]
     pub truncate: usize,
+    /// Also ask this language model for a short title per cluster, through an
+    /// OpenAI-compatible chat endpoint: EMB_LLM_BASE_URL (default https://api.openai.com/v1)
+    /// with EMB_LLM_API_KEY or OPENAI_API_KEY. Sends each cluster's central items' text.
+    #[arg(long, value_name = "MODEL")]
+    pub summary_model: Option<String>,
     /// Store each item's cluster number in this metadata field (and its name in FIELD_label).
     #[arg(long, value_name = "FIELD")]
     pub save: Option<String>,

@@ -20,6 +20,13 @@ pub fn run(arguments: &ClusterArgs) -> Result<()> {
     };
     let started = std::time::Instant::now();
     let mut clustering = database.cluster(&arguments.collection, &settings)?;
+    if let Some(model) = &arguments.summary_model {
+        let settings = emb::analysis::SummarySettings::from_environment(model);
+        let titles = emb::analysis::summarise(&clustering.clusters, &settings)?;
+        for (cluster, title) in clustering.clusters.iter_mut().zip(titles) {
+            cluster.summary = Some(title);
+        }
+    }
     let seconds = started.elapsed().as_secs_f64();
     if let Some(field) = &arguments.save {
         let mut numbers = Vec::new();
@@ -27,7 +34,8 @@ pub fn run(arguments: &ClusterArgs) -> Result<()> {
         for cluster in &clustering.clusters {
             for item in &cluster.items {
                 numbers.push((item.id.clone(), serde_json::json!(cluster.id)));
-                names.push((item.id.clone(), serde_json::json!(cluster.label)));
+                let name = cluster.summary.as_ref().or(cluster.label.as_ref());
+                names.push((item.id.clone(), serde_json::json!(name)));
             }
         }
         database.set_metadata_field(&arguments.collection, field, &numbers)?;
@@ -49,7 +57,7 @@ pub fn run(arguments: &ClusterArgs) -> Result<()> {
                 "{:>7}  {:>6}  {}",
                 cluster.id,
                 cluster.size,
-                cluster.label.as_deref().unwrap_or("-")
+                cluster.summary.as_deref().or(cluster.label.as_deref()).unwrap_or("-")
             ))?;
             for item in cluster.items.iter().take(3) {
                 let text = item

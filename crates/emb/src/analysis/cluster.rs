@@ -57,6 +57,9 @@ pub struct Cluster {
     pub id: usize,
     /// Its distinctive words, joined (`None` without stored content or without `labels`).
     pub label: Option<String>,
+    /// A title written by a language model, when one was asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
     /// How many items it holds.
     pub size: usize,
     /// Its items, nearest the centre first.
@@ -172,6 +175,7 @@ pub fn cluster_snapshot(snapshot: &Snapshot, settings: &ClusterSettings) -> Resu
             Cluster {
                 id,
                 label: names[id].clone(),
+                summary: None,
                 size: items.len(),
                 items: items
                     .into_iter()

@@ -5,12 +5,14 @@
 mod classify;
 mod cluster;
 mod project;
+mod summarise;
 mod understand;
 
 pub use classify::{Classifier, ClassifierMethod};
 pub use cluster::{Cluster, ClusterMethod, ClusterSettings, Clustering, Member};
 pub use emb_analysis::classify::nearest_centre;
 pub use project::{Projection, ProjectionMethod, ProjectionSettings};
+pub use summarise::{summarise, SummarySettings};
 pub use understand::{Duplicate, DuplicateGroup, Outlier, OutlierSettings, Scored};
 
 use std::sync::Arc;
