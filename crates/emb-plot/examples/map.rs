@@ -123,8 +123,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// Clusters of different sizes and spreads, a little noise between them.
 fn make_map(count: usize) -> Map {
     let mut random = Random(0x9e37_79b9_7f4a_7c15);
+    // Centres on a jittered 5x4 grid, so clusters mostly stand apart and a few touch.
     let centres: Vec<(f32, f32, f32)> = (0..TOPICS.len())
-        .map(|_| (random.uniform() * 20.0, random.uniform() * 14.0, 0.3 + random.uniform() * 0.9))
+        .map(|cluster| {
+            let (column, row) = ((cluster % 5) as f32, (cluster / 5) as f32);
+            let x = column * 4.5 + random.normal() * 0.9;
+            let y = row * 3.8 + random.normal() * 0.8;
+            (x, y, 0.35 + random.uniform() * 0.6)
+        })
         .collect();
     // Cluster sizes fall off, as they do in real collections.
     let weights: Vec<f32> =
@@ -145,7 +151,7 @@ fn make_map(count: usize) -> Map {
         }
         .unwrap_or(0);
         let (x, y) = if noise {
-            (random.uniform() * 22.0 - 1.0, random.uniform() * 16.0 - 1.0)
+            (random.uniform() * 21.0 - 1.5, random.uniform() * 14.5 - 1.5)
         } else {
             let (centre_x, centre_y, spread) = centres[cluster];
             (centre_x + random.normal() * spread, centre_y + random.normal() * spread * 0.8)
@@ -173,7 +179,7 @@ fn make_map(count: usize) -> Map {
         cluster_field = cluster_field.with_label(cluster.to_string(), *topic);
     }
     Map {
-        title: Some(format!("Notes, {count} embedded with all-MiniLM-L6-v2, UMAP")),
+        title: Some("Notes embedded with all-MiniLM-L6-v2, projected with UMAP".to_owned()),
         points,
         fields: vec![
             cluster_field,

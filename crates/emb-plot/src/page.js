@@ -12,6 +12,8 @@
   const plot = document.getElementById('plot');
   const canvas = document.getElementById('canvas');
   const context = canvas.getContext('2d');
+  const overlay = document.getElementById('overlay'); // the hovered point, drawn apart so hovering is cheap
+  const overlayContext = overlay.getContext('2d');
   const tooltip = document.getElementById('tooltip');
   const search = document.getElementById('search');
   const matchesText = document.getElementById('matches');
@@ -24,6 +26,7 @@
   const LABEL_FONT = '600 13px system-ui, -apple-system, "Segoe UI", "DejaVu Sans", sans-serif';
   const LABEL_HEIGHT = 22;
   const LABEL_GAP = 3;
+  const LABEL_INSET = 4; // between a label and the canvas's edges
   const SCALE_STEPS = 64; // numbers are drawn in this many colours of the scale
   const DIMMED_ALPHA = 0.08; // points the search does not match
 
@@ -159,26 +162,63 @@
 
   // ---- Drawing -----------------------------------------------------------------------------
 
-  // Pre-drawn discs, one per colour, reused for every point of that colour.
-  let sprites = [];
-  let spriteKey = '';
+  // Points are drawn straight into the canvas's pixels: each a disc blended over what lies
+  // beneath, which is faster than a canvas call per point wherever the canvas is not on a GPU.
+  let image = null;
 
-  function makeSprites(colours, pixelRadius) {
-    const key = colours.join() + '|' + pixelRadius;
-    if (key === spriteKey) return;
-    spriteKey = key;
-    const size = Math.ceil(pixelRadius * 2 + 2);
-    sprites = colours.map((colour) => {
-      const sprite = document.createElement('canvas');
-      sprite.width = size;
-      sprite.height = size;
-      const spriteContext = sprite.getContext('2d');
-      spriteContext.fillStyle = colour;
-      spriteContext.beginPath();
-      spriteContext.arc(size / 2, size / 2, pixelRadius, 0, 2 * Math.PI);
-      spriteContext.fill();
-      return sprite;
-    });
+  // How much of each pixel of a square around a disc of the given radius (in device pixels)
+  // the disc covers, from 0 to 1, sampled four by four within each pixel.
+  let mask = null;
+
+  function discMask(pixelRadius) {
+    if (mask !== null && mask.radius === pixelRadius) return mask;
+    const size = Math.ceil(pixelRadius * 2) + 2;
+    const centre = size / 2;
+    const coverage = new Float32Array(size * size);
+    for (let row = 0; row < size; row++) {
+      for (let column = 0; column < size; column++) {
+        let inside = 0;
+        for (let sample = 0; sample < 16; sample++) {
+          const dx = column + ((sample % 4) + 0.5) / 4 - centre;
+          const dy = row + (Math.floor(sample / 4) + 0.5) / 4 - centre;
+          if (dx * dx + dy * dy <= pixelRadius * pixelRadius) inside++;
+        }
+        coverage[row * size + column] = inside / 16;
+      }
+    }
+    mask = { radius: pixelRadius, size, half: Math.floor(size / 2), coverage };
+    return mask;
+  }
+
+  // Blends the points that `wanted` accepts into the image, each with opacity `pointAlpha`.
+  function blendPoints(pixels, colours, wanted, pointAlpha) {
+    const imageWidth = image.width;
+    const imageHeight = image.height;
+    const bytes = image.data;
+    const { size, half, coverage } = mask;
+    for (let index = 0; index < count; index++) {
+      const point = current.order[index];
+      if (current.isOff(point) || !wanted(point)) continue;
+      const left = Math.round(toScreenX(worldX[point], pixels) * ratio) - half;
+      const top = Math.round(toScreenY(worldY[point], pixels) * ratio) - half;
+      if (left + size <= 0 || top + size <= 0 || left >= imageWidth || top >= imageHeight) continue;
+      const colour = colours[current.ofPoint[point]];
+      const red = colour[0];
+      const green = colour[1];
+      const blue = colour[2];
+      for (let row = Math.max(0, -top); row < size && top + row < imageHeight; row++) {
+        const rowStart = (top + row) * imageWidth;
+        for (let column = Math.max(0, -left); column < size && left + column < imageWidth; column++) {
+          const cover = coverage[row * size + column];
+          if (cover === 0) continue;
+          const alpha = cover * pointAlpha;
+          const offset = (rowStart + left + column) * 4;
+          bytes[offset] += (red - bytes[offset]) * alpha;
+          bytes[offset + 1] += (green - bytes[offset + 1]) * alpha;
+          bytes[offset + 2] += (blue - bytes[offset + 2]) * alpha;
+        }
+      }
+    }
   }
 
   let frameRequested = false;
@@ -193,34 +233,26 @@
   }
 
   function draw() {
-    context.setTransform(ratio, 0, 0, ratio, 0, 0);
-    context.fillStyle = '#fff';
-    context.fillRect(0, 0, width, height);
+    if (image === null || image.width !== canvas.width || image.height !== canvas.height) {
+      image = context.createImageData(canvas.width, canvas.height);
+    }
+    new Uint32Array(image.data.buffer).fill(0xffffffff); // opaque white
     const pixels = scale();
     const pointRadius = radius();
-    makeSprites(current.colours, pointRadius * ratio);
-    const spriteSize = sprites.length ? sprites[0].width / ratio : 0;
-    const half = spriteSize / 2;
+    discMask(pointRadius * ratio);
+    const colours = current.colours.map(parseHex);
     const alpha = opacity();
     const matches = state.matches;
-
-    const drawPoints = (wanted, pointAlpha) => {
-      context.globalAlpha = pointAlpha;
-      for (let index = 0; index < count; index++) {
-        const point = current.order[index];
-        if (current.isOff(point) || !wanted(point)) continue;
-        const x = toScreenX(worldX[point], pixels);
-        const y = toScreenY(worldY[point], pixels);
-        if (x < -half || y < -half || x > width + half || y > height + half) continue;
-        context.drawImage(sprites[current.ofPoint[point]], x - half, y - half, spriteSize, spriteSize);
-      }
-    };
     if (matches === null) {
-      drawPoints(() => true, alpha);
+      blendPoints(pixels, colours, () => true, alpha);
     } else {
-      drawPoints((point) => !matches[point], DIMMED_ALPHA);
-      drawPoints((point) => matches[point] === 1, Math.max(alpha, 0.9));
-      context.globalAlpha = 1;
+      blendPoints(pixels, colours, (point) => !matches[point], DIMMED_ALPHA);
+      blendPoints(pixels, colours, (point) => matches[point] === 1, Math.max(alpha, 0.9));
+    }
+    context.putImageData(image, 0, 0);
+    context.setTransform(ratio, 0, 0, ratio, 0, 0);
+    if (matches !== null) {
+      // A thin dark ring marks each match.
       context.strokeStyle = 'rgba(0, 0, 0, 0.7)';
       context.lineWidth = 1;
       context.beginPath();
@@ -234,17 +266,27 @@
       }
       context.stroke();
     }
-    context.globalAlpha = 1;
     if (data.showLabels) drawLabels(pixels);
-    if (state.hover >= 0) {
-      const x = toScreenX(worldX[state.hover], pixels);
-      const y = toScreenY(worldY[state.hover], pixels);
-      context.lineWidth = 2;
-      context.strokeStyle = '#000';
-      context.beginPath();
-      context.arc(x, y, pointRadius + 3, 0, 2 * Math.PI);
-      context.stroke();
-    }
+    drawHover();
+  }
+
+  // A ring around the hovered point, on the overlay.
+  function drawHover() {
+    overlayContext.setTransform(ratio, 0, 0, ratio, 0, 0);
+    overlayContext.clearRect(0, 0, width, height);
+    if (state.hover < 0) return;
+    const pixels = scale();
+    overlayContext.lineWidth = 2;
+    overlayContext.strokeStyle = '#000';
+    overlayContext.beginPath();
+    overlayContext.arc(
+      toScreenX(worldX[state.hover], pixels),
+      toScreenY(worldY[state.hover], pixels),
+      radius() + 3,
+      0,
+      2 * Math.PI,
+    );
+    overlayContext.stroke();
   }
 
   // Label candidate shifts from a label's centre, in label heights, nearest first; the same
@@ -278,15 +320,17 @@
       if (label.entry !== null && hidden.has(label.entry)) continue;
       if (!labelWidths.has(label.text)) labelWidths.set(label.text, context.measureText(label.text).width);
       const boxWidth = labelWidths.get(label.text) + 14;
-      if (boxWidth > width || LABEL_HEIGHT > height) continue;
+      const right = width - LABEL_INSET - boxWidth;
+      const bottom = height - LABEL_INSET - LABEL_HEIGHT;
+      if (right < LABEL_INSET || bottom < LABEL_INSET) continue;
       const x = toScreenX(label.x / side, pixels);
       const y = toScreenY(worldHeight - label.y / side, pixels);
-      if (x < -boxWidth || y < -LABEL_HEIGHT || x > width + boxWidth || y > height + LABEL_HEIGHT) continue;
+      if (x < 0 || y < 0 || x > width || y > height) continue; // its category is out of view
       let spot = null;
       for (const [column, row] of shifts) {
         const box = {
-          left: Math.min(Math.max(x + column * LABEL_HEIGHT - boxWidth / 2, 0), width - boxWidth),
-          top: Math.min(Math.max(y + row * LABEL_HEIGHT - LABEL_HEIGHT / 2, 0), height - LABEL_HEIGHT),
+          left: Math.min(Math.max(x + column * LABEL_HEIGHT - boxWidth / 2, LABEL_INSET), right),
+          top: Math.min(Math.max(y + row * LABEL_HEIGHT - LABEL_HEIGHT / 2, LABEL_INSET), bottom),
           width: boxWidth,
           height: LABEL_HEIGHT,
         };
@@ -420,7 +464,7 @@
     tooltip.hidden = true;
     if (state.hover !== -1) {
       state.hover = -1;
-      redraw();
+      drawHover();
     }
   }
 
@@ -472,7 +516,7 @@
     const point = nearest(x, y);
     if (point !== state.hover) {
       state.hover = point;
-      redraw();
+      drawHover();
     }
     if (point >= 0) showTooltip(point, x, y);
     else tooltip.hidden = true;
@@ -643,8 +687,8 @@
     width = Math.max(bounds.width, 1);
     height = Math.max(bounds.height, 1);
     ratio = window.devicePixelRatio || 1;
-    canvas.width = Math.round(width * ratio);
-    canvas.height = Math.round(height * ratio);
+    canvas.width = overlay.width = Math.round(width * ratio);
+    canvas.height = overlay.height = Math.round(height * ratio);
     draw();
   }
 
