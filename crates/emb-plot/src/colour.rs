@@ -14,8 +14,8 @@ pub(crate) struct Colour {
 }
 
 impl Colour {
-    const fn from_hex(hex: u32) -> Self {
-        Self { red: (hex >> 16) as u8, green: (hex >> 8) as u8, blue: hex as u8 }
+    const fn rgb(red: u8, green: u8, blue: u8) -> Self {
+        Self { red, green, blue }
     }
 
     /// The colour a fraction `t` (0 to 1) of the way from `self` to `other`.
@@ -42,59 +42,59 @@ impl fmt::Display for Colour {
 /// for readers with colour-blindness; past them hues repeat at other lightness, so a legend and
 /// labels are what tell the later ones apart.
 pub(crate) const PALETTE: [Colour; 20] = [
-    Colour::from_hex(0x0072b2), // blue
-    Colour::from_hex(0xe69f00), // orange
-    Colour::from_hex(0x009e73), // bluish green
-    Colour::from_hex(0xd55e00), // vermilion
-    Colour::from_hex(0x56b4e9), // sky blue
-    Colour::from_hex(0xcc79a7), // reddish purple
-    Colour::from_hex(0x332288), // indigo
-    Colour::from_hex(0xddaa33), // mustard
-    Colour::from_hex(0x44aa99), // teal
-    Colour::from_hex(0x882255), // wine
-    Colour::from_hex(0x999933), // olive
-    Colour::from_hex(0xaa4499), // purple
-    Colour::from_hex(0x117733), // green
-    Colour::from_hex(0xcc6677), // rose
-    Colour::from_hex(0x88ccee), // pale cyan
-    Colour::from_hex(0x7f4f24), // brown
-    Colour::from_hex(0xa6d854), // lime
-    Colour::from_hex(0xb3a2e0), // lavender
-    Colour::from_hex(0xe7298a), // magenta
-    Colour::from_hex(0x005f5f), // dark teal
+    Colour::rgb(0x00, 0x72, 0xb2), // blue
+    Colour::rgb(0xe6, 0x9f, 0x00), // orange
+    Colour::rgb(0x00, 0x9e, 0x73), // bluish green
+    Colour::rgb(0xd5, 0x5e, 0x00), // vermilion
+    Colour::rgb(0x56, 0xb4, 0xe9), // sky blue
+    Colour::rgb(0xcc, 0x79, 0xa7), // reddish purple
+    Colour::rgb(0x33, 0x22, 0x88), // indigo
+    Colour::rgb(0xdd, 0xaa, 0x33), // mustard
+    Colour::rgb(0x44, 0xaa, 0x99), // teal
+    Colour::rgb(0x88, 0x22, 0x55), // wine
+    Colour::rgb(0x99, 0x99, 0x33), // olive
+    Colour::rgb(0xaa, 0x44, 0x99), // purple
+    Colour::rgb(0x11, 0x77, 0x33), // green
+    Colour::rgb(0xcc, 0x66, 0x77), // rose
+    Colour::rgb(0x88, 0xcc, 0xee), // pale cyan
+    Colour::rgb(0x7f, 0x4f, 0x24), // brown
+    Colour::rgb(0xa6, 0xd8, 0x54), // lime
+    Colour::rgb(0xb3, 0xa2, 0xe0), // lavender
+    Colour::rgb(0xe7, 0x29, 0x8a), // magenta
+    Colour::rgb(0x00, 0x5f, 0x5f), // dark teal
 ];
 
 /// The colour of the categories past the palette, shown together as "other".
-pub(crate) const OTHER: Colour = Colour::from_hex(0x9a9a9a);
+pub(crate) const OTHER: Colour = Colour::rgb(0x9a, 0x9a, 0x9a);
 
 /// The colour of points without a value (noise, for density clustering).
-pub(crate) const MISSING: Colour = Colour::from_hex(0xcfcfcf);
+pub(crate) const MISSING: Colour = Colour::rgb(0xcf, 0xcf, 0xcf);
 
 /// The colour of every point when nothing colours them.
 pub(crate) const SINGLE: Colour = PALETTE[0];
 
 /// Dark text.
-pub(crate) const INK: Colour = Colour::from_hex(0x222222);
+pub(crate) const INK: Colour = Colour::rgb(0x22, 0x22, 0x22);
 
 /// Secondary text (counts, ticks).
-pub(crate) const MUTED_INK: Colour = Colour::from_hex(0x6b6b6b);
+pub(crate) const MUTED_INK: Colour = Colour::rgb(0x6b, 0x6b, 0x6b);
 
 /// Frames and rules.
-pub(crate) const RULE: Colour = Colour::from_hex(0xc8c8c8);
+pub(crate) const RULE: Colour = Colour::rgb(0xc8, 0xc8, 0xc8);
 
 /// Stops of the continuous scale for numbers, from the lowest value to the highest: the
 /// perceptually uniform viridis colour map (dark blue through green to yellow), which reads in
 /// greyscale and with colour-blindness.
 pub(crate) const SCALE: [Colour; 9] = [
-    Colour::from_hex(0x440154),
-    Colour::from_hex(0x472d7b),
-    Colour::from_hex(0x3b528b),
-    Colour::from_hex(0x2c728e),
-    Colour::from_hex(0x21918c),
-    Colour::from_hex(0x28ae80),
-    Colour::from_hex(0x5ec962),
-    Colour::from_hex(0xaddc30),
-    Colour::from_hex(0xfde725),
+    Colour::rgb(0x44, 0x01, 0x54),
+    Colour::rgb(0x47, 0x2d, 0x7b),
+    Colour::rgb(0x3b, 0x52, 0x8b),
+    Colour::rgb(0x2c, 0x72, 0x8e),
+    Colour::rgb(0x21, 0x91, 0x8c),
+    Colour::rgb(0x28, 0xae, 0x80),
+    Colour::rgb(0x5e, 0xc9, 0x62),
+    Colour::rgb(0xad, 0xdc, 0x30),
+    Colour::rgb(0xfd, 0xe7, 0x25),
 ];
 
 /// The colour of the scale at `t`, from 0 (lowest) to 1 (highest); clamped.

@@ -12,13 +12,13 @@ use resvg::usvg::{self, fontdb};
 use crate::text;
 
 /// The font families text is drawn in, the first the system has winning; `sans-serif` follows
-/// them in the SVG. DejaVu Sans comes first because it is on most Linux machines (Debian:
+/// them in the SVG. `DejaVu Sans` comes first because it is on most Linux machines (Debian:
 /// `fonts-dejavu-core`) and covers many scripts.
 pub const FONT_FAMILIES: [&str; 5] =
     ["DejaVu Sans", "Liberation Sans", "Noto Sans", "Arial", "Helvetica"];
 
 /// The width of a character, as a fraction of the font size, assumed when no font is
-/// available: about the average advance of DejaVu Sans and Verdana, wide fonts, so that boxes
+/// available: about the average advance of `DejaVu Sans` and Verdana, wide fonts, so that boxes
 /// err on the roomy side.
 pub(crate) const ESTIMATED_ADVANCE: f32 = 0.6;
 

@@ -177,15 +177,12 @@ fn fill(template: &str, parts: &[(&str, &str)]) -> String {
             let name = &after[..end];
             parts.iter().find(|(known, _)| *known == name).map(|(_, part)| (*part, end))
         });
-        match part {
-            Some((part, end)) => {
-                filled.push_str(part);
-                rest = &after[end + 2..];
-            }
-            None => {
-                filled.push_str("{{");
-                rest = after;
-            }
+        if let Some((part, end)) = part {
+            filled.push_str(part);
+            rest = &after[end + 2..];
+        } else {
+            filled.push_str("{{");
+            rest = after;
         }
     }
     filled.push_str(rest);

@@ -64,8 +64,8 @@ impl Projection {
         let scale = (area.width / extent.width()).min(area.height / extent.height());
         Projection {
             scale,
-            centre_x: (extent.minimum_x + extent.maximum_x) / 2.0,
-            centre_y: (extent.minimum_y + extent.maximum_y) / 2.0,
+            centre_x: f32::midpoint(extent.minimum_x, extent.maximum_x),
+            centre_y: f32::midpoint(extent.minimum_y, extent.maximum_y),
             pixel_x: area.left + area.width / 2.0,
             pixel_y: area.top + area.height / 2.0,
         }

@@ -72,7 +72,7 @@ impl Legend {
         let mut legend = Legend { heading, body, width: heading_width.min(maximum) };
         match &mut legend.body {
             Body::Entries(lines) => {
-                legend.width = legend.width.max(fit(lines, fonts, unit, maximum))
+                legend.width = legend.width.max(fit(lines, fonts, unit, maximum));
             }
             Body::Scale { ticks, missing } => {
                 let spans: Vec<Span> =
