@@ -134,6 +134,32 @@ impl Fonts {
     }
 }
 
+/// How many times [`Fonts::fit`] cuts a text before it settles for what it has.
+const FIT_ATTEMPTS: usize = 4;
+
+impl Fonts {
+    /// Cuts each of `texts`, drawn at `size` pixels (bold or not), with an ellipsis until it is
+    /// at most `maximum` pixels wide; returns their widths, each at most `maximum`.
+    pub fn fit(&self, texts: &mut [String], size: f32, bold: bool, maximum: f32) -> Vec<f32> {
+        for attempt in 0..=FIT_ATTEMPTS {
+            let spans: Vec<Span> = texts.iter().map(|text| Span { text, size, bold }).collect();
+            let widths = self.widths(&spans);
+            if attempt == FIT_ATTEMPTS || widths.iter().all(|width| *width <= maximum) {
+                return widths.into_iter().map(|width| width.min(maximum)).collect();
+            }
+            for (text, width) in texts.iter_mut().zip(widths) {
+                if width > maximum {
+                    // Keep the share of characters that fits, assuming they are equally wide.
+                    let characters = text.chars().count();
+                    let keep = (characters as f32 * maximum / width).floor() as usize;
+                    *text = text::truncate(text, keep.min(characters.saturating_sub(1)).max(2));
+                }
+            }
+        }
+        unreachable!("the last attempt returns")
+    }
+}
+
 /// The width of `span` estimated without a font.
 fn estimate(span: &Span) -> f32 {
     let advance = if span.bold { ESTIMATED_ADVANCE * 1.1 } else { ESTIMATED_ADVANCE };
@@ -165,6 +191,20 @@ mod tests {
         assert!(widths[0] > 0.0 && widths[0] < widths[1], "{widths:?}");
         assert!(widths[2] > 0.0);
         assert_eq!(widths[3], 0.0);
+    }
+
+    #[test]
+    fn texts_are_cut_to_fit() {
+        for fonts in [Fonts::new(Arc::new(fontdb::Database::new())), Fonts::system()] {
+            let mut texts =
+                vec!["short".to_owned(), "a much longer text than fits in the room".repeat(4)];
+            let widths = fonts.fit(&mut texts, 20.0, true, 200.0);
+            assert_eq!(texts[0], "short");
+            assert!(texts[1].ends_with(text::ELLIPSIS), "{texts:?}");
+            assert!(widths.iter().all(|width| *width <= 200.0));
+            let spans = [Span { text: &texts[1], size: 20.0, bold: true }];
+            assert!(fonts.widths(&spans)[0] <= 200.0, "{texts:?}");
+        }
     }
 
     #[test]

@@ -36,10 +36,11 @@ pub(crate) mod size {
 pub(crate) struct Unit(pub f32);
 
 impl Unit {
-    /// The unit for an image of the style's size: 1 at 1600x1200, never below 0.5.
+    /// The unit for an image of the style's size: 1 at 1600x1200, never below 0.75, so that
+    /// text stays readable in small images.
     pub fn of(style: &Style) -> Self {
         let area = style.width as f32 * style.height as f32;
-        Unit((area / REFERENCE_AREA).sqrt().max(0.5))
+        Unit((area / REFERENCE_AREA).sqrt().max(0.75))
     }
 
     /// `measure` (given at the reference size) in this figure's pixels.
@@ -196,8 +197,10 @@ mod tests {
 
     #[test]
     fn measures_scale_with_the_image() {
-        let small = Style { width: 800, height: 600, ..Style::default() };
-        assert_eq!(Unit::of(&small), Unit(0.5));
+        let smaller = Style { width: 1200, height: 900, ..Style::default() };
+        assert_eq!(Unit::of(&smaller), Unit(0.75));
+        let small = Style { width: 400, height: 300, ..Style::default() };
+        assert_eq!(Unit::of(&small), Unit(0.75));
         assert_eq!(Unit::of(&Style::default()), Unit(1.0));
     }
 }

@@ -145,25 +145,12 @@ fn fit(lines: &mut [Line], fonts: &Fonts, unit: Unit, maximum: f32) -> f32 {
         lines.iter().map(|line| span(&line.count, size::SMALL, false, unit)).collect();
     let count_width = fonts.widths(&counts).into_iter().fold(0.0, f32::max);
     let room = maximum - swatch - spacing - count_width;
-    let mut widest = 0.0_f32;
-    for _ in 0..4 {
-        let names: Vec<Span> =
-            lines.iter().map(|line| span(&line.name, size::TEXT, false, unit)).collect();
-        let widths = fonts.widths(&names);
-        widest = widths.iter().copied().fold(0.0, f32::max);
-        if widest <= room {
-            break;
-        }
-        for (line, width) in lines.iter_mut().zip(widths) {
-            if width > room {
-                let characters = line.name.chars().count();
-                let keep =
-                    ((characters as f32 * room / width).floor() as usize).min(characters - 1);
-                line.name = text::truncate(&line.name, keep.max(2));
-            }
-        }
+    let mut names: Vec<String> = lines.iter().map(|line| line.name.clone()).collect();
+    let widths = fonts.fit(&mut names, unit.of_reference(size::TEXT), false, room);
+    for (line, name) in lines.iter_mut().zip(names) {
+        line.name = name;
     }
-    swatch + widest.min(room) + spacing + count_width
+    swatch + widths.into_iter().fold(0.0, f32::max) + spacing + count_width
 }
 
 /// A span of `text` at a reference font size.

@@ -103,8 +103,6 @@ pub(crate) struct Anchor {
     pub x: f32,
     /// See `x`.
     pub y: f32,
-    /// How many points the category has; larger categories are placed first.
-    pub count: usize,
     /// The colour of the category's points, or `None` when the map is coloured by another field.
     pub colour: Option<Colour>,
     /// The index of the category's legend entry, when the map is coloured by the same field.
@@ -287,9 +285,10 @@ pub(crate) fn fraction(value: f64, minimum: f64, maximum: f64) -> f32 {
     }
 }
 
-/// The labels of field `index`'s categories at their centres, the largest category first; a
-/// category shows its label, or its name when it has none. `colouring` gives each its colour
-/// when it colours the map by the same field.
+/// The labels of field `index`'s categories at their centres, in the order they should claim
+/// room on the map: categories with a colour of their own first, then those with a label, each
+/// the largest first. A category shows its label, or its name when it has none. `colouring`
+/// gives each its colour when it colours the map by the same field.
 pub(crate) fn anchors(map: &Map, index: usize, colouring: &Colouring) -> Vec<Anchor> {
     let field = &map.fields[index];
     let Values::Category(values) = &field.values else {
@@ -301,7 +300,14 @@ pub(crate) fn anchors(map: &Map, index: usize, colouring: &Colouring) -> Vec<Anc
         }
         _ => (&[], &[]),
     };
-    let (categories, _) = categories(values);
+    let (mut categories, _) = categories(values);
+    let claim = |category: &Category| {
+        let background = of_point
+            .get(category.points[0])
+            .is_some_and(|entry| entries[*entry as usize].background);
+        (background, !field.labels.contains_key(category.name))
+    };
+    categories.sort_by_key(claim);
     categories
         .into_iter()
         .take(LABEL_CANDIDATES)
@@ -318,7 +324,6 @@ pub(crate) fn anchors(map: &Map, index: usize, colouring: &Colouring) -> Vec<Anc
                     .to_owned(),
                 x: median(&mut xs),
                 y: median(&mut ys),
-                count: category.points.len(),
                 colour: of_point
                     .get(category.points[0])
                     .map(|entry| entries[*entry as usize].colour),
@@ -407,12 +412,20 @@ mod tests {
         let map = map();
         let colouring = colouring(&map, Some(0), 20);
         let anchors = anchors(&map, 0, &colouring);
-        assert_eq!(anchors.len(), 3);
-        assert_eq!(anchors[1].text, "two");
-        assert_eq!(anchors[1].x, 4.0);
-        assert_eq!(anchors[1].colour, Some(colour::PALETTE[1]));
-        assert_eq!(anchors[1].entry, Some(1));
+        let texts: Vec<&str> = anchors.iter().map(|anchor| anchor.text.as_str()).collect();
+        assert_eq!(texts, ["two", "1", "10"], "labelled categories claim room first");
+        assert_eq!(anchors[0].x, 4.0);
+        assert_eq!(anchors[0].colour, Some(colour::PALETTE[1]));
+        assert_eq!(anchors[0].entry, Some(1));
         assert_eq!(super::anchors(&map, 0, &Colouring::Single)[0].colour, None);
+    }
+
+    #[test]
+    fn categories_past_the_palette_claim_room_last() {
+        let map = map();
+        let anchors = anchors(&map, 0, &colouring(&map, Some(0), 1));
+        let texts: Vec<&str> = anchors.iter().map(|anchor| anchor.text.as_str()).collect();
+        assert_eq!(texts, ["1", "two", "10"]);
     }
 
     #[test]

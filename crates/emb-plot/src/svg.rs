@@ -59,6 +59,16 @@ pub(crate) fn draw(map: &Map, style: &Style, fonts: &Fonts, with_text: bool) -> 
         title.is_some(),
         legend.as_ref().map(|legend| legend.width),
     );
+    // The title, cut to leave room for the number of points at the frame's right.
+    let title = title.map(|title| {
+        let count = format!("{} points", legend::grouped(map.points.len()));
+        let count_span = Span { text: &count, size: unit.of_reference(size::SMALL), bold: false };
+        let room = layout.frame.width - fonts.widths(&[count_span])[0] - unit.of_reference(24.0);
+        let mut title = [title];
+        fonts.fit(&mut title, unit.of_reference(size::TITLE), true, room.max(0.0));
+        let [title] = title;
+        (title, count)
+    });
     let mut out = String::with_capacity(200 + map.points.len() * 48);
     write_document(
         &mut out,
@@ -70,7 +80,7 @@ pub(crate) fn draw(map: &Map, style: &Style, fonts: &Fonts, with_text: bool) -> 
             colour_field,
             layout: &layout,
             legend: legend.as_ref(),
-            title: title.as_deref(),
+            title: title.as_ref().map(|(title, count)| (title.as_str(), count.as_str())),
             with_text,
         },
     )
@@ -84,7 +94,8 @@ struct Parts<'a> {
     colour_field: Option<usize>,
     layout: &'a Layout,
     legend: Option<&'a Legend>,
-    title: Option<&'a str>,
+    /// The title and the number of points.
+    title: Option<(&'a str, &'a str)>,
     with_text: bool,
 }
 
@@ -104,7 +115,7 @@ fn write_document(
         text::escape(&fonts.family_attribute()),
     )?;
     writeln!(out, r#"<rect width="{width}" height="{height}" fill="white"/>"#)?;
-    if let (Some(title), Some((x, y))) = (parts.title, layout.title) {
+    if let (Some((title, count)), Some((x, y))) = (parts.title, layout.title) {
         writeln!(
             out,
             r#"<text x="{x:.1}" y="{y:.1}" font-size="{:.1}" font-weight="bold" fill="{}">{}</text>"#,
@@ -114,11 +125,11 @@ fn write_document(
         )?;
         writeln!(
             out,
-            r#"<text x="{:.1}" y="{y:.1}" font-size="{:.1}" fill="{}" text-anchor="end">{} points</text>"#,
+            r#"<text x="{:.1}" y="{y:.1}" font-size="{:.1}" fill="{}" text-anchor="end">{}</text>"#,
             layout.frame.right(),
             unit.of_reference(size::SMALL),
             colour::MUTED_INK,
-            legend::grouped(map.points.len()),
+            text::escape(count),
         )?;
     }
     let frame = layout.frame;
