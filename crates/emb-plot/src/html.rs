@@ -51,7 +51,12 @@ pub fn html(map: &Map, style: &Style) -> Result<String> {
     ))
 }
 
-/// The data the script draws from.
+/// The data the script draws from: `x` and `y` per point on a grid of 0 to [`GRID`] across
+/// the longer side of the extent (`width` and `height` are the extent on that grid, y up),
+/// `ids` and `texts` per point, the `fields` (see [`field`]), the index of the field that
+/// colours the map first (`colourBy`), the colours (`single`, `missing`, the `scale`'s stops)
+/// and the style's settings (`radius` and `opacity`, `null` for automatic; `showLabels`,
+/// `showLegend`).
 fn data(map: &Map, style: &Style, colour_field: Option<usize>) -> Value {
     let extent = Extent::of(map);
     let side = extent.width().max(extent.height());
@@ -82,8 +87,11 @@ fn data(map: &Map, style: &Style, colour_field: Option<usize>) -> Value {
     })
 }
 
-/// Field `index` as the script needs it: its legend, its value per point, and the labels drawn
-/// while it colours the map.
+/// Field `index` as the script needs it: its `name`, its `kind` (`category` or `number`), its
+/// `values` per point (a legend entry's index for categories, a number or `null` for numbers),
+/// its legend (`entries` for categories; `minimum`, `maximum`, `ticks` and the `missing` entry
+/// for numbers), and the `labels` drawn while it colours the map (text, position on the grid,
+/// border colour, and the legend entry that hides them).
 fn field(
     map: &Map,
     style: &Style,
@@ -99,7 +107,7 @@ fn field(
         .into_iter()
         .map(|anchor| {
             json!({
-                "text": text::truncate(&text::one_line(&anchor.text), 40),
+                "text": anchor.text,
                 "x": grid(anchor.x, extent.minimum_x),
                 "y": grid(anchor.y, extent.minimum_y),
                 "colour": anchor.colour.map(|colour| colour.to_string()),

@@ -16,6 +16,9 @@ const BAR_WIDTH: f32 = 18.0;
 /// The colour bar's largest height at the reference size.
 const BAR_HEIGHT: f32 = 380.0;
 
+/// The longest heading drawn, in characters.
+const HEADING_LIMIT: usize = 40;
+
 /// The id of the colour bar's gradient in the SVG.
 const GRADIENT: &str = "colour-scale";
 
@@ -67,7 +70,7 @@ impl Legend {
                 (field, Body::Scale { ticks, missing: missing.as_ref().map(line) })
             }
         };
-        let heading = text::truncate(&text::one_line(heading), 40);
+        let heading = text::truncate(&text::one_line(heading), HEADING_LIMIT);
         let heading_width = fonts.widths(&[span(&heading, size::HEADING, true, unit)])[0];
         let mut legend = Legend { heading, body, width: heading_width.min(maximum) };
         match &mut legend.body {

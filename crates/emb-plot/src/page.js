@@ -317,7 +317,7 @@
           other.top < box.top + box.height + LABEL_GAP,
       );
     for (const label of field.labels) {
-      if (label.entry !== null && hidden.has(label.entry)) continue;
+      if (label.text === '' || (label.entry !== null && hidden.has(label.entry))) continue;
       if (!labelWidths.has(label.text)) labelWidths.set(label.text, context.measureText(label.text).width);
       const boxWidth = labelWidths.get(label.text) + 14;
       const right = width - LABEL_INSET - boxWidth;

@@ -6,11 +6,15 @@ use std::collections::HashMap;
 
 use crate::colour::{self, Colour};
 use crate::map::{Field, Map, Style, Values};
+use crate::text;
 use crate::{Error, Result};
 
 /// At most this many categories are offered as labels on the map, the largest first; placing
 /// more would only drop them for want of room.
 const LABEL_CANDIDATES: usize = 200;
+
+/// The longest label drawn on the map, in characters.
+const LABEL_LIMIT: usize = 40;
 
 /// The rectangle the points span, in data coordinates.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -97,7 +101,7 @@ pub(crate) enum Colouring {
 /// A label to place on the map: a category's name at the centre of its points.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Anchor {
-    /// The text to draw.
+    /// The text to draw, on one line and at most [`LABEL_LIMIT`] characters long.
     pub text: String,
     /// The centre of the category's points (the median along each axis), in data units.
     pub x: f32,
@@ -316,12 +320,9 @@ pub(crate) fn anchors(map: &Map, index: usize, colouring: &Colouring) -> Vec<Anc
                 category.points.iter().map(|&point| map.points[point].x).collect();
             let mut ys: Vec<f32> =
                 category.points.iter().map(|&point| map.points[point].y).collect();
+            let text = field.labels.get(category.name).map_or(category.name, String::as_str);
             Anchor {
-                text: field
-                    .labels
-                    .get(category.name)
-                    .map_or(category.name, String::as_str)
-                    .to_owned(),
+                text: text::truncate(&text::one_line(text), LABEL_LIMIT),
                 x: median(&mut xs),
                 y: median(&mut ys),
                 colour: of_point

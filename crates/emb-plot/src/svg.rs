@@ -12,9 +12,6 @@ use crate::scene::{self, Colouring, Extent};
 use crate::text;
 use crate::{Error, Result};
 
-/// The longest label drawn on the map, in characters.
-const LABEL_LIMIT: usize = 40;
-
 /// The longest title drawn, in characters.
 const TITLE_LIMIT: usize = 120;
 
@@ -218,13 +215,12 @@ fn write_labels(
 ) -> fmt::Result {
     let unit = layout.unit;
     let font_size = unit.of_reference(size::TEXT);
-    let anchors = scene::anchors(map, field, colouring);
-    let texts: Vec<String> = anchors
+    let mut anchors = scene::anchors(map, field, colouring);
+    anchors.retain(|anchor| !anchor.text.is_empty());
+    let spans: Vec<Span> = anchors
         .iter()
-        .map(|anchor| text::truncate(&text::one_line(&anchor.text), LABEL_LIMIT))
+        .map(|anchor| Span { text: &anchor.text, size: font_size, bold: true })
         .collect();
-    let spans: Vec<Span> =
-        texts.iter().map(|text| Span { text, size: font_size, bold: true }).collect();
     let widths = fonts.widths(&spans);
     let padding = unit.of_reference(7.0);
     let height = font_size * 1.6;
@@ -249,8 +245,8 @@ fn write_labels(
         r#"<g class="labels" font-size="{font_size:.1}" font-weight="bold" text-anchor="middle" fill="{}">"#,
         colour::INK
     )?;
-    for ((anchor, text), spot) in anchors.iter().zip(&texts).zip(placed) {
-        let (Some(spot), false) = (spot, text.is_empty()) else { continue };
+    for (anchor, spot) in anchors.iter().zip(placed) {
+        let Some(spot) = spot else { continue };
         writeln!(
             out,
             r#"<rect x="{:.1}" y="{:.1}" width="{:.1}" height="{:.1}" rx="{:.1}" fill="white" fill-opacity="0.88" stroke="{}" stroke-width="{:.1}"/><text x="{:.1}" y="{:.1}">{}</text>"#,
@@ -263,7 +259,7 @@ fn write_labels(
             unit.of_reference(1.5),
             spot.left + spot.width / 2.0,
             spot.top + spot.height / 2.0 + font_size * 0.36,
-            text::escape(text),
+            text::escape(&anchor.text),
         )?;
     }
     writeln!(out, "</g>")
