@@ -1,6 +1,7 @@
-//! Cluster titles written by a language model behind an OpenAI-compatible chat endpoint (OpenAI,
+//! Cluster titles written by a language model behind an OpenAI-compatible chat endpoint (`OpenAI`,
 //! llama.cpp's server, Ollama, vLLM, ...), for when distinctive words are not enough.
 
+use std::fmt::Write as _;
 use std::time::Duration;
 
 use super::Cluster;
@@ -44,12 +45,12 @@ fn prompt(cluster: &Cluster, settings: &SummarySettings) -> String {
          eight words) that says what they have in common, and nothing else.\n",
     );
     if let Some(label) = &cluster.label {
-        text.push_str(&format!("Distinctive words: {label}\n"));
+        let _ = writeln!(text, "Distinctive words: {label}");
     }
     for item in cluster.items.iter().take(settings.examples) {
         let content = item.content.as_deref().unwrap_or(&item.id);
         let cut: String = content.chars().take(settings.characters).collect();
-        text.push_str(&format!("- {}\n", cut.replace('\n', " ")));
+        let _ = writeln!(text, "- {}", cut.replace('\n', " "));
     }
     text
 }
