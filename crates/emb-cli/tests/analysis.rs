@@ -329,6 +329,42 @@ fn scores_duplicates_outliers_recommendations_and_maps() {
 }
 
 #[test]
+fn maps_are_drawn_as_figures_and_pages() {
+    let sandbox = notes();
+    for name in ["map.png", "map.svg", "map.html"] {
+        let output = sandbox.path().join(name);
+        let (_, stderr) =
+            success(sandbox.emb().args(["plot", "notes", "-k", "3", "-o"]).arg(&output));
+        assert!(stderr.contains("26 items drawn"), "{stderr}");
+        let bytes = std::fs::read(&output).unwrap();
+        match name {
+            "map.png" => assert!(bytes.starts_with(b"\x89PNG")),
+            "map.svg" => {
+                let svg = String::from_utf8(bytes).unwrap();
+                assert!(svg.starts_with("<svg") && svg.matches("<circle").count() >= 26, "{svg}");
+            }
+            _ => {
+                let page = String::from_utf8(bytes).unwrap();
+                assert!(page.contains("Neutron stars spin hundreds of times per second."));
+                assert!(!page.contains("https://") && !page.contains("http://"));
+            }
+        }
+    }
+    // Colour by a metadata field; an unknown field or a bad file name is a clear error.
+    let output = sandbox.path().join("by-topic.svg");
+    success(
+        sandbox.emb().args(["plot", "notes", "--color-by", "metadata.topic", "-o"]).arg(&output),
+    );
+    assert!(std::fs::read_to_string(&output).unwrap().contains("astronomy"));
+    let stderr = failure(
+        sandbox.emb().args(["plot", "notes", "--color-by", "metadata.nope", "-o"]).arg(&output),
+    );
+    assert!(stderr.contains("\"nope\"") && stderr.contains("topic"), "{stderr}");
+    let stderr = failure(sandbox.emb().args(["plot", "notes", "-o", "map.gif"]));
+    assert!(stderr.contains(".png, .svg or .html"), "{stderr}");
+}
+
+#[test]
 fn empty_or_missing_collections_fail_with_a_clear_message() {
     let sandbox = notes();
     let stderr = failure(sandbox.emb().args(["cluster", "nothing"]));

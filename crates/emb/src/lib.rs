@@ -61,6 +61,7 @@ pub use emb_index::hnsw::{Info as IndexInfo, Quantization};
 pub use emb_index::{Query, VectorIndex};
 pub use emb_models::resolve::{hub_id, Located, Locator, Source};
 pub use emb_models::{Embedded, ModelInfo, TokenReport};
+pub use emb_plot as plot;
 pub use error::{Error, Result};
 pub use index::{IndexSettings, IndexState, IndexStatus, IndexSync};
 pub use ingest::{content_hash, IngestOptions, IngestReport};

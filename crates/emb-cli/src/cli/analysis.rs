@@ -226,3 +226,40 @@ pub struct EvalArgs {
     #[command(flatten)]
     pub model: ModelArgs,
 }
+
+/// `emb plot`.
+#[derive(Debug, Args)]
+pub struct PlotArgs {
+    /// The collection.
+    pub collection: String,
+    /// The file to write: .png or .svg for a figure, .html for an interactive page.
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// How to flatten the vectors (a projection stored by `emb project` is reused while the
+    /// collection is unchanged).
+    #[arg(long, value_enum, default_value = "pca")]
+    pub method: ProjectionMethodArg,
+    /// What colours the points: cluster, or metadata.FIELD (the page can switch among all).
+    #[arg(long, visible_alias = "colour-by", default_value = "cluster")]
+    pub color_by: String,
+    /// The number of clusters. Default: chosen by silhouette.
+    #[arg(short)]
+    pub k: Option<usize>,
+    /// Leave the cluster names off the map.
+    #[arg(long)]
+    pub no_labels: bool,
+    /// The title. Default: the collection's name, size and projection.
+    #[arg(long)]
+    pub title: Option<String>,
+    /// Image width in pixels.
+    #[arg(long, default_value_t = 1600)]
+    pub width: u32,
+    /// Image height in pixels.
+    #[arg(long, default_value_t = 1200)]
+    pub height: u32,
+    /// Random seed.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}

@@ -93,6 +93,13 @@ pub enum Command {
     /// Example: emb project docs --method pca -o docs-map.csv
     #[command(verbatim_doc_comment)]
     Project(ProjectArgs),
+    /// Draw a collection as a map: a PNG or SVG figure with a legend and cluster names, or a
+    /// self-contained interactive HTML page (zoom, hover for content, search, colour by field).
+    ///
+    /// Examples: emb plot docs -o docs.png
+    ///           emb plot docs -o docs.html --color-by metadata.language
+    #[command(verbatim_doc_comment)]
+    Plot(PlotArgs),
     /// Classify a collection's items (or texts from standard input): zero-shot against label
     /// texts, or by a classifier trained on a labelled collection.
     ///

@@ -10,6 +10,7 @@ mod eval;
 mod index;
 mod models;
 mod outliers;
+mod plot;
 mod project;
 mod recommend;
 mod related;
@@ -35,6 +36,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Models(command) => models::run(command),
         Command::Cluster(arguments) => cluster::run(&arguments),
         Command::Project(arguments) => project::run(&arguments),
+        Command::Plot(arguments) => plot::run(&arguments),
         Command::Classify(arguments) => classify::run(&arguments),
         Command::Score(arguments) => score::run(&arguments),
         Command::Dedup(arguments) => dedup::run(&arguments),

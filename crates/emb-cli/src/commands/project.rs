@@ -11,9 +11,7 @@ use crate::output::Printer;
 pub fn run(arguments: &ProjectArgs) -> Result<()> {
     let database = super::open_database(&arguments.database)?;
     let settings = ProjectionSettings {
-        method: match arguments.method {
-            ProjectionMethodArg::Pca => ProjectionMethod::Pca,
-        },
+        method: method(arguments.method),
         dimensions: usize::from(arguments.dims),
         seed: arguments.seed,
     };
@@ -67,6 +65,13 @@ pub fn run(arguments: &ProjectArgs) -> Result<()> {
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// The library's projection method for a command-line choice.
+pub fn method(choice: ProjectionMethodArg) -> ProjectionMethod {
+    match choice {
+        ProjectionMethodArg::Pca => ProjectionMethod::Pca,
+    }
 }
 
 /// One item's coordinates, as printed.

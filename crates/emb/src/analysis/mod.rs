@@ -4,6 +4,7 @@
 
 mod classify;
 mod cluster;
+mod map;
 mod project;
 mod summarise;
 mod understand;
@@ -11,6 +12,7 @@ mod understand;
 pub use classify::{Classifier, ClassifierMethod};
 pub use cluster::{Cluster, ClusterMethod, ClusterSettings, Clustering, Member};
 pub use emb_analysis::classify::nearest_centre;
+pub use map::{ColourBy, Drawn, MapSettings};
 pub use project::{Projection, ProjectionMethod, ProjectionSettings};
 pub use summarise::{summarise, SummarySettings};
 pub use understand::{Duplicate, DuplicateGroup, Outlier, OutlierSettings, Scored};

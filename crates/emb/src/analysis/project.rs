@@ -70,11 +70,16 @@ impl Database {
     pub fn project(&self, collection: &str, settings: &ProjectionSettings) -> Result<Projection> {
         let snapshot = self.snapshot(collection, false)?;
         let projection = project_snapshot(&snapshot, settings)?;
-        let path = self.cache_path("map", collection);
-        let text = serde_json::to_vec(&projection).map_err(std::io::Error::other);
-        text.and_then(|text| write_atomically(&path, &text))
-            .map_err(|source| Error::File { path: path.clone(), source })?;
+        self.keep_projection(collection, &projection)?;
         Ok(projection)
+    }
+
+    /// Keeps `projection` beside the database for [`Database::stored_projection`].
+    pub(crate) fn keep_projection(&self, collection: &str, projection: &Projection) -> Result<()> {
+        let path = self.cache_path("map", collection);
+        let text = serde_json::to_vec(projection).map_err(std::io::Error::other);
+        text.and_then(|text| write_atomically(&path, &text))
+            .map_err(|source| Error::File { path, source })
     }
 
     /// The projection last made of `collection`, if the collection has not changed since.
