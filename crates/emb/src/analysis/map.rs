@@ -1,7 +1,7 @@
 //! `Database::map`: a collection drawn as a map, its points where the projection puts them and
 //! coloured by cluster (named by distinctive words) or by a metadata field.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use emb_plot::{Field, Map, Point};
 
