@@ -162,8 +162,7 @@ fn metadata_fields(metadata: &[Option<serde_json::Value>]) -> Vec<Field> {
             _ => None,
         };
         let categories: Vec<Option<String>> = values.iter().map(|v| v.and_then(text)).collect();
-        let distinct: BTreeMap<&String, ()> =
-            categories.iter().flatten().map(|c| (c, ())).collect();
+        let distinct: BTreeSet<&String> = categories.iter().flatten().collect();
         if !distinct.is_empty() && distinct.len() <= MAX_CATEGORIES {
             fields.push(Field::category(key, categories));
         }
