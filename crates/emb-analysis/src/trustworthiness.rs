@@ -52,13 +52,7 @@ pub fn trustworthiness(high: Rows, low: Rows, k: usize) -> Result<f64> {
         )));
     }
     let mapped = nearest_exactly(low, k);
-    let norms: Vec<f64> = high
-        .rows()
-        .map(|row| row.iter().map(|&value| f64::from(value) * f64::from(value)).sum())
-        .collect();
-    // The single-precision product of two rows is off by at most about d·2⁻²⁴·|x|·|y|; twice
-    // that, on the squared norms, bounds the error of a squared distance with room to spare.
-    let slack = 2.0 * (high.dimensions() + 4) as f64 * f64::from(f32::EPSILON) / 2.0;
+    let original = Original::new(high);
     let mut products = vec![0.0_f32; BLOCK.min(count) * count];
     let mut total = 0_u64;
     for start in (0..count).step_by(BLOCK) {
@@ -74,8 +68,7 @@ pub fn trustworthiness(high: Rows, low: Rows, k: usize) -> Result<f64> {
             .enumerate()
             .map(|(offset, row_products)| {
                 let row = start + offset;
-                let neighbours = &mapped[row * k..(row + 1) * k];
-                excess_rank(high, &norms, slack, row, row_products, neighbours)
+                original.excess_rank(row, row_products, &mapped[row * k..(row + 1) * k])
             })
             .sum::<u64>();
     }
@@ -83,81 +76,132 @@ pub fn trustworthiness(high: Rows, low: Rows, k: usize) -> Result<f64> {
     Ok(1.0 - total as f64 * 2.0 / (n * k * (2.0 * n - 3.0 * k - 1.0)))
 }
 
-/// `Σ max(0, r(row, j) - k)` over the map neighbours `j` of `row`, counted in one pass over the
-/// row's products with every row.
-fn excess_rank(
-    high: Rows,
-    norms: &[f64],
+/// The original rows, with what ranking their distances needs.
+struct Original<'a> {
+    rows: Rows<'a>,
+    /// Squared norms in `f64`, and rounded to `f32` for a first, cheap test.
+    norms: Vec<f64>,
+    rounded_norms: Vec<f32>,
+    largest_norm: f64,
+    /// The single-precision product of two rows is off by at most about `d·2⁻²⁴·|x|·|y|`;
+    /// twice that, on the squared norms (`slack·(|x|² + |y|²)`), bounds the error of a squared
+    /// distance from the product with room to spare.
     slack: f64,
-    row: usize,
-    products: &[f32],
-    neighbours: &[u32],
-) -> u64 {
-    let k = neighbours.len();
-    let exact = |other: usize| -> f64 {
-        high.row(row)
+}
+
+impl<'a> Original<'a> {
+    fn new(rows: Rows<'a>) -> Self {
+        let norms: Vec<f64> = rows
+            .rows()
+            .map(|row| row.iter().map(|&value| f64::from(value) * f64::from(value)).sum())
+            .collect();
+        Self {
+            rounded_norms: norms.iter().map(|&norm| norm as f32).collect(),
+            largest_norm: norms.iter().copied().fold(0.0, f64::max),
+            norms,
+            slack: 2.0 * (rows.dimensions() + 4) as f64 * f64::from(f32::EPSILON) / 2.0,
+            rows,
+        }
+    }
+
+    /// The squared distance between two rows, in `f64` from the values.
+    fn exact(&self, row: usize, other: usize) -> f64 {
+        self.rows
+            .row(row)
             .iter()
-            .zip(high.row(other))
+            .zip(self.rows.row(other))
             .map(|(&x, &y)| (f64::from(x) - f64::from(y)).powi(2))
             .sum()
-    };
-    let mut thresholds: Vec<f64> = neighbours.iter().map(|&other| exact(other as usize)).collect();
-    thresholds.sort_by(f64::total_cmp);
-    let farthest = thresholds[k - 1];
-    let own = norms[row];
-    // closer[b]: the other rows with exactly b thresholds at or below their distance, so that
-    // the rows strictly closer than threshold q are those counted in closer[0..=q].
-    let mut closer = vec![0_u64; k + 1];
-    for (other, &product) in products.iter().enumerate() {
-        if other == row {
-            continue;
-        }
-        let approximate = own + norms[other] - 2.0 * f64::from(product);
-        let error = slack * (own + norms[other]);
-        if approximate - error > farthest {
-            continue;
-        }
-        let uncertain =
-            thresholds.iter().any(|&threshold| (approximate - threshold).abs() <= error);
-        let distance = if uncertain { exact(other) } else { approximate };
-        closer[thresholds.partition_point(|&threshold| threshold <= distance)] += 1;
     }
-    let mut before = 0;
-    let mut excess = 0;
-    for &count in closer.iter().take(k) {
-        before += count;
-        // The q-th threshold (from 0) has rank 1 + before; it counts beyond rank k.
-        excess += (before + 1).saturating_sub(k as u64);
+
+    /// `Σ max(0, r(row, j) - k)` over the map neighbours `j` of `row`, counted in one pass over
+    /// the row's `products` with every row.
+    fn excess_rank(&self, row: usize, products: &[f32], neighbours: &[u32]) -> u64 {
+        let k = neighbours.len();
+        let mut thresholds: Vec<f64> =
+            neighbours.iter().map(|&other| self.exact(row, other as usize)).collect();
+        thresholds.sort_by(f64::total_cmp);
+        let farthest = thresholds[k - 1];
+        let own = self.norms[row];
+        // Rows past this bound (|y|² - 2x·y in f32, widened for its rounding) cannot come
+        // before any map neighbour: most rows, skipped without leaving single precision.
+        let bound = (farthest - own + 2.0 * self.slack * (own + self.largest_norm)) as f32;
+        // closer[b]: the other rows with exactly b thresholds at or below their distance, so
+        // that the rows strictly closer than threshold q are those counted in closer[0..=q].
+        let mut closer = vec![0_u64; k + 1];
+        for (other, (&product, &norm)) in products.iter().zip(&self.rounded_norms).enumerate() {
+            if norm - 2.0 * product > bound || other == row {
+                continue;
+            }
+            let approximate = own + self.norms[other] - 2.0 * f64::from(product);
+            let error = self.slack * (own + self.norms[other]);
+            if approximate - error > farthest {
+                continue;
+            }
+            let uncertain =
+                thresholds.iter().any(|&threshold| (approximate - threshold).abs() <= error);
+            let distance = if uncertain { self.exact(row, other) } else { approximate };
+            closer[thresholds.partition_point(|&threshold| threshold <= distance)] += 1;
+        }
+        let mut before = 0;
+        let mut excess = 0;
+        for &count in closer.iter().take(k) {
+            before += count;
+            // The q-th threshold (from 0) has rank 1 + before; it counts beyond rank k.
+            excess += (before + 1).saturating_sub(k as u64);
+        }
+        excess
     }
-    excess
 }
 
 /// The `k` nearest other rows of every row by Euclidean distance computed in `f64`, nearest
-/// first (a tie goes to the lower row): `len × k` row numbers.
+/// first (ties by row number): `len × k` row numbers. The rows are swept in the order of their
+/// first coordinate, outwards from each row, until the gap along it alone exceeds the `k`-th
+/// distance found: exact, and far below `n²` work for the low-dimensional maps it serves.
 fn nearest_exactly(rows: Rows, k: usize) -> Vec<u32> {
     let count = rows.len();
-    let values: Vec<f64> = rows.values().iter().map(|&value| f64::from(value)).collect();
     let dimensions = rows.dimensions();
+    let values: Vec<f64> = rows.values().iter().map(|&value| f64::from(value)).collect();
+    let mut order: Vec<u32> = (0..count as u32).collect();
+    order.sort_by(|&a, &b| {
+        values[a as usize * dimensions].total_cmp(&values[b as usize * dimensions])
+    });
+    let mut position = vec![0_usize; count];
+    for (at, &row) in order.iter().enumerate() {
+        position[row as usize] = at;
+    }
     let mut found = vec![0_u32; count * k];
     found.par_chunks_mut(k).enumerate().for_each(|(row, found)| {
         let here = &values[row * dimensions..(row + 1) * dimensions];
         let mut best: Vec<(f64, u32)> = Vec::with_capacity(k + 1);
-        let mut worst = f64::INFINITY;
-        for (other, there) in values.chunks_exact(dimensions).enumerate() {
+        let offer = |best: &mut Vec<(f64, u32)>, other: u32| {
+            let there = &values[other as usize * dimensions..(other as usize + 1) * dimensions];
             let distance: f64 = here.iter().zip(there).map(|(x, y)| (x - y) * (x - y)).sum();
-            if distance >= worst || other == row {
-                continue;
+            if best.len() == k && (distance, other) >= best[k - 1] {
+                return;
             }
-            let at = best.partition_point(|&(kept, _)| kept <= distance);
-            best.insert(at, (distance, other as u32));
-            if best.len() > k {
-                best.pop();
+            let at = best.partition_point(|&kept| kept < (distance, other));
+            best.insert(at, (distance, other));
+            best.truncate(k);
+        };
+        let gap = |other: u32| (values[other as usize * dimensions] - here[0]).powi(2);
+        let (mut left, mut right) = (position[row], position[row] + 1);
+        loop {
+            let worst = if best.len() == k { best[k - 1].0 } else { f64::INFINITY };
+            let left_gap = if left > 0 { gap(order[left - 1]) } else { f64::INFINITY };
+            let right_gap = if right < count { gap(order[right]) } else { f64::INFINITY };
+            if left_gap.min(right_gap) > worst || (left == 0 && right == count) {
+                break;
             }
-            if best.len() == k {
-                worst = best[k - 1].0;
+            if left_gap <= right_gap {
+                left -= 1;
+                offer(&mut best, order[left]);
+            } else {
+                offer(&mut best, order[right]);
+                right += 1;
             }
         }
-        for (slot, (_, other)) in found.iter_mut().zip(best) {
+        for (slot, &(_, other)) in found.iter_mut().zip(&best) {
             *slot = other;
         }
     });
@@ -218,6 +262,28 @@ mod tests {
         let noise: Vec<f32> = (0..count * 2).map(|_| random.normal() as f32).collect();
         let scrambled = trustworthiness(high, Rows::new(&noise, 2).unwrap(), 10).unwrap();
         assert!((scrambled - 0.5).abs() < 0.05, "{scrambled}");
+    }
+
+    #[test]
+    fn the_sweep_finds_the_nearest_rows_exactly() {
+        let mut random = Random::new(8);
+        // Coarse values, so that there are ties to break by row number.
+        let values: Vec<f32> = (0..500 * 3).map(|_| random.below(12) as f32).collect();
+        let rows = Rows::new(&values, 3).unwrap();
+        let found = nearest_exactly(rows, 7);
+        for row in 0..500 {
+            let mut all: Vec<(f32, u32)> = (0..500_u32)
+                .filter(|&other| other as usize != row)
+                .map(|other| {
+                    let distance = crate::neighbours::Metric::Euclidean
+                        .distance(rows.row(row), rows.row(other as usize));
+                    (distance, other)
+                })
+                .collect();
+            all.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            let expected: Vec<u32> = all[..7].iter().map(|&(_, other)| other).collect();
+            assert_eq!(found[row * 7..(row + 1) * 7], expected[..], "row {row}");
+        }
     }
 
     #[test]

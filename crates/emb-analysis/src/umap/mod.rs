@@ -97,9 +97,12 @@ pub struct Settings {
     pub initialisation: Initialisation,
     /// How the nearest neighbours are found. Default: automatic.
     pub neighbour_search: NeighbourSearch,
-    /// Seeds every random choice: the same rows and seed give the same map on any number of
-    /// threads. Default: 42.
+    /// Seeds every random choice. Default: 42.
     pub seed: u64,
+    /// Runs the gradient descent on one thread, so that the same rows and seed always give the
+    /// same map (umap-learn does the same when given a `random_state`). Otherwise its threads
+    /// update the points without locks and two runs differ slightly. Default: false.
+    pub reproducible: bool,
 }
 
 impl Default for Settings {
@@ -117,6 +120,7 @@ impl Default for Settings {
             initialisation: Initialisation::Spectral,
             neighbour_search: NeighbourSearch::Automatic,
             seed: 42,
+            reproducible: false,
         }
     }
 }
@@ -203,6 +207,13 @@ impl Settings {
     #[must_use]
     pub fn seed(mut self, seed: u64) -> Self {
         self.seed = seed;
+        self
+    }
+
+    /// Sets [`Settings::reproducible`] (default false).
+    #[must_use]
+    pub fn reproducible(mut self, reproducible: bool) -> Self {
+        self.reproducible = reproducible;
         self
     }
 
@@ -312,6 +323,7 @@ pub fn project(rows: Rows, settings: &Settings) -> Result<Projection> {
         negative_sample_rate: settings.negative_sample_rate,
         repulsion: settings.repulsion,
         seed: settings.seed,
+        sequential: settings.reproducible,
     };
     optimise::optimise(&fuzzy, &mut coordinates, settings.dimensions, &schedule);
     let timings = Timings {
@@ -473,23 +485,26 @@ mod tests {
                 Settings::default().metric(Metric::Euclidean).initialisation(initialisation);
             let map = project(rows, &settings).unwrap();
             let score = trustworthiness(rows, map.rows(), 15).unwrap();
-            assert!(score > 0.0, "{initialisation:?}: trustworthiness {score}");
+            // Measured 0.962 to 0.964 over runs, from either start; a map of no use scores 0.5.
+            assert!(score > 0.95, "{initialisation:?}: trustworthiness {score}");
         }
     }
 
     #[test]
-    fn a_seed_gives_the_same_map_on_any_number_of_threads() {
-        let (values, _) = blobs(3, 150, 20, 3.0);
+    fn a_reproducible_run_gives_the_same_map_on_any_number_of_threads() {
+        let (values, labels) = blobs(3, 150, 20, 3.0);
         let rows = Rows::new(&values, 20).unwrap();
-        let settings = Settings::default().epochs(60).seed(7);
-        let on = |threads: usize| {
+        let settings = Settings::default().epochs(60).seed(7).reproducible(true);
+        let on = |threads: usize, settings: Settings| {
             let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
-            pool.install(|| project(rows, &settings).unwrap().coordinates)
+            pool.install(|| project(rows, &settings).unwrap())
         };
-        let one = on(1);
-        assert_eq!(one, on(1));
-        assert_eq!(one, on(3));
-        assert_ne!(one, project(rows, &settings.seed(8)).unwrap().coordinates);
+        let one = on(1, settings).coordinates;
+        assert_eq!(one, on(3, settings).coordinates);
+        assert_ne!(one, on(3, settings.seed(8)).coordinates);
+        // In parallel, the map may differ in its details but not in its shape.
+        let parallel = on(3, settings.reproducible(false));
+        assert!(purity(&parallel, &labels, 10) > 0.95);
     }
 
     #[test]

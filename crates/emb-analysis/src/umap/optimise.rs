@@ -7,12 +7,13 @@
 //! An epoch runs over blocks of points in parallel, each block drawing its negative samples
 //! from a random stream fixed by the seed, the epoch and the block. Points move without locks
 //! (Hogwild): an edge moves both its ends at once, as umap-learn's parallel mode does, so two
-//! threads may now and then overwrite each other's step. On one thread the blocks run in order
-//! and a seed always gives the same layout; on more, runs differ slightly. (Variants that
-//! avoid the race, each point moving only itself against a snapshot of the others, kept the
-//! layout reproducible on any number of threads but lost about 0.01 of trustworthiness on
-//! sentence embeddings: the immediate move of the far end matters.)
+//! threads may now and then overwrite each other's step and two runs differ slightly. Run
+//! sequentially, the blocks go in order and a seed always gives the same layout. (Variants
+//! that avoid the race in parallel, each point moving only itself against a snapshot of the
+//! others, lost about 0.01 of trustworthiness on sentence embeddings: the immediate move of
+//! the far end matters.)
 
+use std::ops::Range;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use rayon::prelude::*;
@@ -43,6 +44,8 @@ pub(crate) struct Schedule {
     pub repulsion: f32,
     /// Seeds the negative samples.
     pub seed: u64,
+    /// Runs the blocks one after the other, so that the seed fixes the layout.
+    pub sequential: bool,
 }
 
 /// A layout that threads update without locks: `f32` bits in relaxed atomics, which compile
@@ -79,7 +82,12 @@ struct Timetable<'a> {
 }
 
 /// Moves `layout` (row-major, `dimensions` per point) to fit `graph`.
-pub(crate) fn optimise(graph: &Weighted, layout: &mut [f32], dimensions: usize, schedule: &Schedule) {
+pub(crate) fn optimise(
+    graph: &Weighted,
+    layout: &mut [f32],
+    dimensions: usize,
+    schedule: &Schedule,
+) {
     let count = graph.len();
     let heaviest = graph.heaviest();
     if count == 0 || heaviest <= 0.0 {
@@ -116,16 +124,21 @@ pub(crate) fn optimise(graph: &Weighted, layout: &mut [f32], dimensions: usize, 
             negatives_left = rest;
             tasks.push((block, points, Timetable { period, next, negatives_until }));
         }
-        tasks.into_par_iter().for_each(|(block, points, timetable)| {
+        let context = Context { graph, shared: &shared, epoch: epoch as f32, rate };
+        let run = |(block, points, timetable): (usize, Range<usize>, Timetable)| {
             let mut random = Random::stream(schedule.seed, (epoch * blocks + block) as u64);
-            let context = Context { graph, shared: &shared, epoch: epoch as f32, rate };
             // Compiled for 2 and 3 dimensions, where the per-axis loops unroll.
             match dimensions {
                 2 => step.block::<2>(&context, points, timetable, &mut random),
                 3 => step.block::<3>(&context, points, timetable, &mut random),
                 _ => step.block::<0>(&context, points, timetable, &mut random),
             }
-        });
+        };
+        if schedule.sequential {
+            tasks.into_iter().for_each(run);
+        } else {
+            tasks.into_par_iter().for_each(run);
+        }
     }
     for (value, cell) in layout.iter_mut().zip(&shared.values) {
         *value = f32::from_bits(cell.load(Ordering::Relaxed));
@@ -155,7 +168,7 @@ impl Step {
     fn block<const FIXED: usize>(
         self,
         context: &Context,
-        points: std::ops::Range<usize>,
+        points: Range<usize>,
         timetable: Timetable,
         random: &mut Random,
     ) {
@@ -222,4 +235,3 @@ fn squared_distance(a: &[f32], b: &[f32]) -> f32 {
 fn index_below(random: &mut Random, bound: usize) -> usize {
     ((u128::from(random.next_u64()) * bound as u128) >> 64) as usize
 }
-
