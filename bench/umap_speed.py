@@ -24,7 +24,9 @@ before it starts, since the machine may be shared.
 Trustworthiness at k=15 (scikit-learn's definition, Euclidean on the normalised vectors, so in
 cosine order) of every map comes from emb's trustworthiness (umap-bench --score MAP.npy). That
 code is checked in the same run against sklearn.manifold.trustworthiness on a random subsample of
-3,000 rows (--subsample) of the first round's two maps.
+3,000 rows (--subsample) of the first round's two maps, handed to scikit-learn as float64 (on
+float32 input it rounds the distances to float32 before ranking them, which moves a few near-tied
+ranks: that value is printed too).
 
 The bars: emb's seconds / umap-learn's warm seconds <= 1.0, and emb's trustworthiness at least
 umap-learn's minus 0.02.
@@ -89,15 +91,21 @@ def worker(arguments):
 
 
 def sklearn_check(arguments):
-    """sklearn.manifold.trustworthiness of the subsampled maps given, one JSON line each."""
+    """sklearn.manifold.trustworthiness of the subsampled maps given, one JSON line each: on the
+    rows as float64 (exact distances, as emb ranks them) and as given (float32, where
+    scikit-learn rounds the distances to float32 before ranking them, so near-ties may fall
+    either way)."""
     import numpy as np
     from sklearn.manifold import trustworthiness
 
     high = np.load(arguments.input)
     for path in arguments.maps:
         low = np.load(path)
-        emit(event="sklearn", map=path, rows=len(high),
-             trustworthiness=float(trustworthiness(high, low, n_neighbors=TRUST_K)))
+        exact = trustworthiness(high.astype(np.float64), low.astype(np.float64),
+                                n_neighbors=TRUST_K)
+        rounded = trustworthiness(high, low, n_neighbors=TRUST_K)
+        emit(event="sklearn", map=path, rows=len(high), trustworthiness=float(exact),
+             float32=float(rounded))
 
 
 def package_version(name):
@@ -297,10 +305,12 @@ def main():
         [python, script, "--worker", "sklearn", "--input", high, *maps],
         capture_output=True, text=True, check=True).stdout.splitlines()
     for line, small_map, full_map in zip(sklearn_values, maps, first_maps):
-        expected = json.loads(line)["trustworthiness"]
+        expected = json.loads(line)
         found = score(arguments.umap_bench, high, small_map)
         checks.append({"map": pathlib.Path(full_map).name, "rows": arguments.subsample,
-                       "emb": found, "sklearn": expected, "difference": found - expected})
+                       "emb": found, "sklearn": expected["trustworthiness"],
+                       "difference": found - expected["trustworthiness"],
+                       "sklearn_float32": expected["float32"]})
         emit(event="check", **checks[-1])
     report["check"] = checks
 
@@ -332,8 +342,9 @@ def main():
             print(f"{one['round']:<7}{engine:<12}{' '.join(map(str, one['load'])):<20}"
                   f"{one['seconds']:>9.2f}{one['trustworthiness']:>17.4f}   {detail}")
     for check in checks:
-        print(f"check: {check['map']} on {check['rows']:,} rows: emb {check['emb']:.8f}, "
-              f"sklearn {check['sklearn']:.8f} (difference {check['difference']:+.1e})")
+        print(f"check: {check['map']} on {check['rows']:,} rows: emb {check['emb']:.10f}, "
+              f"sklearn {check['sklearn']:.10f} (difference {check['difference']:+.1e}; "
+              f"sklearn on float32 {check['sklearn_float32']:.10f})")
     ratio = report["summary"]["median_time_ratio"]
     difference = report["summary"]["median_trustworthiness_difference"]
     print(f"emb / umap-learn (warm) time: {', '.join(f'{value:.2f}' for value in ratios)}; "

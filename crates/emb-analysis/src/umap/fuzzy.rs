@@ -132,10 +132,10 @@ fn local_scale(distances: &[f32], target: f64, mean_distance: f64) -> LocalScale
         }
         if difference > 0.0 {
             high = width;
-            width = (low + high) / 2.0;
+            width = f64::midpoint(low, high);
         } else {
             low = width;
-            width = if high.is_finite() { (low + high) / 2.0 } else { width * 2.0 };
+            width = if high.is_finite() { f64::midpoint(low, high) } else { width * 2.0 };
         }
     }
     let own_mean = if distances.is_empty() {

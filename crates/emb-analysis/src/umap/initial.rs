@@ -192,7 +192,7 @@ impl<'a> Adjacency<'a> {
     /// `T_DEGREE` of `N'` mapped so that `[low, high]` becomes `[-1, 1]`, applied to `block`.
     fn chebyshev(&self, block: &[f64], width: usize, low: f64, high: f64) -> Vec<f64> {
         let half_width = ((high - low) / 2.0).max(1e-12);
-        let center = (high + low) / 2.0;
+        let center = f64::midpoint(high, low);
         // previous = T_0(x)·block, current = T_1(x)·block with x = (N' - center) / half_width.
         let mut previous = block.to_vec();
         let mut current = vec![0.0; block.len()];
@@ -217,7 +217,7 @@ impl<'a> Adjacency<'a> {
 fn symmetrise(matrix: &mut [f64], size: usize) {
     for row in 0..size {
         for column in row + 1..size {
-            let mean = (matrix[row * size + column] + matrix[column * size + row]) / 2.0;
+            let mean = f64::midpoint(matrix[row * size + column], matrix[column * size + row]);
             matrix[row * size + column] = mean;
             matrix[column * size + row] = mean;
         }

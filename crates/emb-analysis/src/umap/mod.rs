@@ -1,6 +1,6 @@
-//! UMAP: a 2-D or 3-D map of the rows that keeps each one near its nearest neighbours
-//! (McInnes, Healy & Melville, 2018, "UMAP: Uniform Manifold Approximation and Projection for
-//! Dimension Reduction").
+//! UMAP: a 2-D or 3-D map of the rows that keeps each one near its nearest neighbours (Leland
+//! `McInnes`, John Healy and James Melville, 2018, "UMAP: Uniform Manifold Approximation and
+//! Projection for Dimension Reduction").
 //!
 //! [`project`] runs the method's four steps:
 //! 1. the `k` nearest neighbours of every row ([`crate::neighbours::exact`], or an HNSW graph
