@@ -21,6 +21,7 @@ pub mod neighbours;
 pub mod pca;
 pub mod quality;
 pub mod random;
+pub mod tsne;
 
 /// A `Result` whose error is [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,419 @@
+//! t-SNE maps (van der Maaten and Hinton 2008) computed the Barnes-Hut way (van der Maaten
+//! 2014), with scikit-learn's defaults.
+//!
+//! 1. Input affinities: each point's `⌊3·perplexity⌋ + 1` nearest neighbours (exact, on the GEMM
+//!    kernel) weighted by a Gaussian over the squared distance whose precision is bisected until
+//!    the row's perplexity is the one asked for; the rows symmetrised and normalised into a
+//!    sparse joint distribution `P`.
+//! 2. Start: the first principal components scaled so the first has standard deviation `1e-4`
+//!    (or Gaussian noise of that size).
+//! 3. Gradient descent on `KL(P ‖ Q)` with Student-t similarities in the map, `P` exaggerated
+//!    for the first iterations, momentum 0.5 then 0.8, per-coordinate gains (+0.2 when the
+//!    gradient keeps its sign, ×0.8 when it flips, at least 0.01). The attractive forces run over
+//!    the sparse `P`; the repulsive ones over a quadtree (octree in 3-D) that summarises far
+//!    cells by their centre of mass. Above three output dimensions repulsion is exact (`n²`).
+//!
+//! Both force passes run on every core (rayon). Results depend only on the input and the seed.
+//!
+//! ```
+//! use emb_analysis::{tsne, Rows};
+//!
+//! // Two tight groups of 20 points far apart in 3-D.
+//! let points: Vec<f32> = (0..40)
+//!     .flat_map(|i| {
+//!         let offset = if i < 20 { 0.0 } else { 10.0 };
+//!         [offset + (i % 5) as f32 * 0.1, offset + (i % 4) as f32 * 0.1, offset]
+//!     })
+//!     .collect();
+//! let settings = tsne::Settings {
+//!     perplexity: 5.0,
+//!     metric: emb_analysis::neighbours::Metric::Euclidean,
+//!     ..Default::default()
+//! };
+//! let map = tsne::project(Rows::new(&points, 3)?, &settings)?;
+//! assert_eq!(map.coordinates.len(), 40 * 2);
+//! # Ok::<(), emb_analysis::Error>(())
+//! ```
+
+mod affinities;
+mod tree;
+
+use rayon::prelude::*;
+
+use crate::neighbours::{self, Metric};
+use crate::pca;
+use crate::random::Random;
+use crate::{Error, Result, Rows};
+use affinities::Affinities;
+use tree::Tree;
+
+/// Momentum while `P` is exaggerated, and after.
+const EARLY_MOMENTUM: f32 = 0.5;
+const LATE_MOMENTUM: f32 = 0.8;
+/// The smallest per-coordinate gain.
+const MINIMUM_GAIN: f32 = 0.01;
+/// The standard deviation of the first coordinate of the start.
+const START_SCALE: f64 = 1e-4;
+
+/// How the map starts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Initialisation {
+    /// The leading principal components, scaled so the first has standard deviation `1e-4`
+    /// (scikit-learn's default: maps come out the same way round every time).
+    #[default]
+    Pca,
+    /// Independent Gaussian coordinates of standard deviation `1e-4`.
+    Random,
+}
+
+/// How to map.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Dimensions of the map. Default 2 (a quadtree; 3 uses an octree, more are exact and
+    /// quadratic).
+    pub dimensions: usize,
+    /// The effective number of neighbours each point's affinities spread over. Default 30; the
+    /// data must have more than `3 × perplexity` points.
+    pub perplexity: f64,
+    /// The factor `P` is multiplied by early on, so clusters form before they spread.
+    /// Default 12.
+    pub early_exaggeration: f64,
+    /// Iterations with exaggeration and the low momentum. Default 250.
+    pub exaggeration_iterations: usize,
+    /// Iterations in all, the exaggerated ones included. Default 1000.
+    pub iterations: usize,
+    /// The step size. Default `None`: `max(n / early_exaggeration / 4, 50)`, scikit-learn's
+    /// `"auto"`.
+    pub learning_rate: Option<f64>,
+    /// The Barnes-Hut opening angle: a cell of side `w` at distance `d` is summarised when
+    /// `w / d < theta`; 0 is exact. Default 0.5.
+    pub theta: f64,
+    /// How the input points' distances are measured. Default cosine.
+    pub metric: Metric,
+    /// How the map starts. Default PCA.
+    pub initialisation: Initialisation,
+    /// The seed of the random start (and of the PCA's starting block). Default 0.
+    pub seed: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            dimensions: 2,
+            perplexity: 30.0,
+            early_exaggeration: 12.0,
+            exaggeration_iterations: 250,
+            iterations: 1000,
+            learning_rate: None,
+            theta: 0.5,
+            metric: Metric::Cosine,
+            initialisation: Initialisation::Pca,
+            seed: 0,
+        }
+    }
+}
+
+impl Settings {
+    /// The number of neighbours whose affinities are kept for each point.
+    fn neighbours(&self, count: usize) -> usize {
+        ((3.0 * self.perplexity) as usize + 1).min(count - 1)
+    }
+
+    fn check(&self, count: usize) -> Result<()> {
+        let fail = |message: String| Err(Error::Settings(message));
+        if self.dimensions == 0 {
+            return fail("a map needs at least one dimension".into());
+        }
+        if !(self.perplexity.is_finite() && self.perplexity > 0.0) {
+            return fail(format!("perplexity {} is not a positive number", self.perplexity));
+        }
+        if count as f64 <= 3.0 * self.perplexity {
+            return fail(format!(
+                "perplexity {} needs more than {} points (3 × perplexity); {count} given: lower it",
+                self.perplexity,
+                3.0 * self.perplexity
+            ));
+        }
+        if !(self.early_exaggeration.is_finite() && self.early_exaggeration > 0.0) {
+            return fail(format!(
+                "early exaggeration {} is not a positive number",
+                self.early_exaggeration
+            ));
+        }
+        if let Some(rate) = self.learning_rate {
+            if !(rate.is_finite() && rate > 0.0) {
+                return fail(format!("learning rate {rate} is not a positive number"));
+            }
+        }
+        if !(self.theta.is_finite() && self.theta >= 0.0) {
+            return fail(format!("theta {} must be 0 or more", self.theta));
+        }
+        Ok(())
+    }
+}
+
+/// A map of the points.
+#[derive(Clone, Debug)]
+pub struct Projection {
+    /// Dimensions of the map.
+    pub dimensions: usize,
+    /// `n × dimensions` coordinates, row-major, in the order of the input rows.
+    pub coordinates: Vec<f32>,
+    /// `KL(P ‖ Q)` of the final map (with `Q`'s normaliser from the tree, as optimised).
+    pub kl_divergence: f64,
+}
+
+impl Projection {
+    /// The number of points.
+    pub fn len(&self) -> usize {
+        self.coordinates.len() / self.dimensions
+    }
+
+    /// Whether there are no points.
+    pub fn is_empty(&self) -> bool {
+        self.coordinates.is_empty()
+    }
+
+    /// Point `index`'s coordinates.
+    pub fn point(&self, index: usize) -> &[f32] {
+        &self.coordinates[index * self.dimensions..(index + 1) * self.dimensions]
+    }
+}
+
+/// Maps `rows` to `settings.dimensions` dimensions so that neighbours stay neighbours.
+pub fn project(rows: Rows, settings: &Settings) -> Result<Projection> {
+    rows.check(2)?;
+    let count = rows.len();
+    settings.check(count)?;
+    let graph = neighbours::exact(rows, settings.neighbours(count), settings.metric)?;
+    let affinities = affinities::joint_probabilities(&graph, settings.perplexity);
+    drop(graph);
+    let mut positions = start(rows, settings)?;
+    let dimensions = settings.dimensions;
+    let learning_rate = settings
+        .learning_rate
+        .unwrap_or_else(|| (count as f64 / settings.early_exaggeration / 4.0).max(50.0))
+        as f32;
+    let mut repulsion = Repulsion::new(dimensions);
+    let theta = settings.theta as f32;
+    let mut update = vec![0.0_f32; count * dimensions];
+    let mut gains = vec![1.0_f32; count * dimensions];
+    let mut attractive = vec![0.0_f32; count * dimensions];
+    let mut repulsive = vec![0.0_f32; count * dimensions];
+    for iteration in 0..settings.iterations {
+        let early = iteration < settings.exaggeration_iterations;
+        let (exaggeration, momentum) = if early {
+            (settings.early_exaggeration as f32, EARLY_MOMENTUM)
+        } else {
+            (1.0, LATE_MOMENTUM)
+        };
+        let normaliser = repulsion.forces(&positions, theta, &mut repulsive) as f32;
+        attraction(&affinities, &positions, dimensions, &mut attractive);
+        let inverse = 1.0 / normaliser.max(f32::MIN_POSITIVE);
+        for (((position, step), gain), (&pull, &push)) in positions
+            .iter_mut()
+            .zip(&mut update)
+            .zip(&mut gains)
+            .zip(attractive.iter().zip(&repulsive))
+        {
+            // ∂KL/∂y = 4 (Σ p w (y_i − y_j) − Σ w² (y_i − y_j) / Z), w = 1 / (1 + |y_i − y_j|²).
+            let gradient = 4.0 * (exaggeration * pull - push * inverse);
+            *gain = if *step * gradient < 0.0 { *gain + 0.2 } else { *gain * 0.8 };
+            *gain = gain.max(MINIMUM_GAIN);
+            *step = momentum * *step - learning_rate * *gain * gradient;
+            *position += *step;
+        }
+    }
+    let normaliser = repulsion.forces(&positions, theta, &mut repulsive);
+    let kl_divergence = divergence(&affinities, &positions, dimensions, normaliser);
+    Ok(Projection { dimensions, coordinates: positions, kl_divergence })
+}
+
+/// The starting map, `n × dimensions` row-major.
+fn start(rows: Rows, settings: &Settings) -> Result<Vec<f32>> {
+    let dimensions = settings.dimensions;
+    if settings.initialisation == Initialisation::Pca {
+        let components = pca::pca(
+            rows,
+            &pca::Settings { seed: settings.seed, ..pca::Settings::new(dimensions) },
+        )?;
+        let first: Vec<f64> =
+            components.coordinates.iter().step_by(dimensions).map(|&x| f64::from(x)).collect();
+        let mean = first.iter().sum::<f64>() / first.len() as f64;
+        let deviation = (first.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>()
+            / first.len() as f64)
+            .sqrt();
+        if deviation > 0.0 {
+            let scale = START_SCALE / deviation;
+            return Ok(components
+                .coordinates
+                .iter()
+                .map(|&x| (f64::from(x) * scale) as f32)
+                .collect());
+        }
+        // All points project to one spot: nothing to keep, start at random.
+    }
+    let mut random = Random::new(settings.seed);
+    Ok((0..rows.len() * dimensions).map(|_| (random.normal() * START_SCALE) as f32).collect())
+}
+
+/// The repulsion method for the map's number of dimensions.
+enum Repulsion {
+    One(Tree<1>),
+    Two(Tree<2>),
+    Three(Tree<3>),
+    Exact(usize),
+}
+
+impl Repulsion {
+    fn new(dimensions: usize) -> Self {
+        match dimensions {
+            1 => Self::One(Tree::new()),
+            2 => Self::Two(Tree::new()),
+            3 => Self::Three(Tree::new()),
+            _ => Self::Exact(dimensions),
+        }
+    }
+
+    /// `Σ_j w_ij² (y_i − y_j)` for every point into `out`; returns `Z = Σ_{i≠j} w_ij`.
+    fn forces(&mut self, positions: &[f32], theta: f32, out: &mut [f32]) -> f64 {
+        match self {
+            Self::One(tree) => tree.repulsion(positions, theta, out),
+            Self::Two(tree) => tree.repulsion(positions, theta, out),
+            Self::Three(tree) => tree.repulsion(positions, theta, out),
+            Self::Exact(dimensions) => tree::exact_repulsion(positions, *dimensions, out),
+        }
+    }
+}
+
+/// `Σ_j p_ij w_ij (y_i − y_j)` for every point into `out`.
+fn attraction(affinities: &Affinities, positions: &[f32], dimensions: usize, out: &mut [f32]) {
+    out.par_chunks_mut(dimensions).enumerate().for_each(|(row, force)| {
+        force.fill(0.0);
+        let point = &positions[row * dimensions..(row + 1) * dimensions];
+        for (column, probability) in affinities.row(row) {
+            let other = &positions[column * dimensions..(column + 1) * dimensions];
+            let squared: f32 = point.iter().zip(other).map(|(a, b)| (a - b) * (a - b)).sum();
+            let pull = probability / (1.0 + squared);
+            for ((total, a), b) in force.iter_mut().zip(point).zip(other) {
+                *total += pull * (a - b);
+            }
+        }
+    });
+}
+
+/// `KL(P ‖ Q) = Σ p_ij ln(p_ij / q_ij)` with `q_ij = w_ij / Z`.
+fn divergence(
+    affinities: &Affinities,
+    positions: &[f32],
+    dimensions: usize,
+    normaliser: f64,
+) -> f64 {
+    let rows: Vec<f64> = (0..affinities.len())
+        .into_par_iter()
+        .map(|row| {
+            let point = &positions[row * dimensions..(row + 1) * dimensions];
+            affinities
+                .row(row)
+                .filter(|&(_, probability)| probability > 0.0)
+                .map(|(column, probability)| {
+                    let other = &positions[column * dimensions..(column + 1) * dimensions];
+                    let squared: f64 = point
+                        .iter()
+                        .zip(other)
+                        .map(|(&a, &b)| f64::from(a - b) * f64::from(a - b))
+                        .sum();
+                    let probability = f64::from(probability);
+                    probability * (probability * normaliser * (1.0 + squared)).ln()
+                })
+                .sum()
+        })
+        .collect();
+    rows.iter().sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `per_group` points around each of `groups` centres in `dimensions` dimensions, and each
+    /// point's group.
+    fn groups(
+        groups: usize,
+        per_group: usize,
+        dimensions: usize,
+        seed: u64,
+    ) -> (Vec<f32>, Vec<usize>) {
+        let mut random = Random::new(seed);
+        let centres: Vec<f64> = (0..groups * dimensions).map(|_| random.normal() * 6.0).collect();
+        let mut values = Vec::new();
+        let mut labels = Vec::new();
+        for point in 0..groups * per_group {
+            let group = point % groups;
+            labels.push(group);
+            values.extend(
+                centres[group * dimensions..(group + 1) * dimensions]
+                    .iter()
+                    .map(|&centre| (centre + random.normal()) as f32),
+            );
+        }
+        (values, labels)
+    }
+
+    /// The share of points whose nearest other point in the map is from their own group.
+    fn nearest_agreement(map: &Projection, labels: &[usize]) -> f64 {
+        let rows = Rows::new(&map.coordinates, map.dimensions).unwrap();
+        let graph = neighbours::exact(rows, 1, Metric::Euclidean).unwrap();
+        let agreeing =
+            (0..labels.len()).filter(|&row| labels[graph.indices[row] as usize] == labels[row]);
+        agreeing.count() as f64 / labels.len() as f64
+    }
+
+    #[test]
+    fn too_few_points_for_the_perplexity_is_a_settings_error() {
+        let values = vec![0.5_f32; 90 * 3];
+        let error = project(Rows::new(&values, 3).unwrap(), &Settings::default()).unwrap_err();
+        assert!(matches!(error, Error::Settings(ref message) if message.contains("90")), "{error}");
+        let settings = Settings { perplexity: 0.0, ..Settings::default() };
+        assert!(matches!(
+            project(Rows::new(&values, 3).unwrap(), &settings),
+            Err(Error::Settings(_))
+        ));
+    }
+
+    #[test]
+    fn groups_stay_apart_in_two_and_three_dimensions_and_repeat_with_the_seed() {
+        let (values, labels) = groups(4, 100, 10, 1);
+        let rows = Rows::new(&values, 10).unwrap();
+        for dimensions in [2, 3] {
+            let settings = Settings {
+                dimensions,
+                perplexity: 15.0,
+                metric: Metric::Euclidean,
+                ..Settings::default()
+            };
+            let map = project(rows, &settings).unwrap();
+            assert_eq!(map.len(), 400);
+            assert!(map.coordinates.iter().all(|value| value.is_finite()));
+            assert!(nearest_agreement(&map, &labels) > 0.99, "{dimensions}-D");
+            assert!(map.kl_divergence > 0.0 && map.kl_divergence < 2.0, "{}", map.kl_divergence);
+            let again = project(rows, &settings).unwrap();
+            assert_eq!(again.coordinates, map.coordinates);
+        }
+    }
+
+    #[test]
+    fn maps_of_four_dimensions_use_exact_repulsion_and_random_starts_work() {
+        let (values, labels) = groups(3, 40, 6, 2);
+        let settings = Settings {
+            dimensions: 4,
+            perplexity: 10.0,
+            iterations: 400,
+            initialisation: Initialisation::Random,
+            ..Settings::default()
+        };
+        let map = project(Rows::new(&values, 6).unwrap(), &settings).unwrap();
+        assert_eq!(map.coordinates.len(), 120 * 4);
+        assert!(nearest_agreement(&map, &labels) > 0.95);
+    }
+}
