@@ -81,14 +81,16 @@ fn conditional_row(squared: &[f64], perplexity: f64) -> Vec<f64> {
         }
         if entropy > target {
             low = beta;
-            beta = if high.is_finite() { (beta + high) / 2.0 } else { beta * 2.0 };
+            beta = if high.is_finite() { f64::midpoint(beta, high) } else { beta * 2.0 };
         } else {
             high = beta;
-            beta = (beta + low) / 2.0;
+            beta = f64::midpoint(beta, low);
         }
     }
     let sum: f64 = weights.iter().sum();
-    weights.iter_mut().for_each(|weight| *weight /= sum);
+    for weight in &mut weights {
+        *weight /= sum;
+    }
     weights
 }
 
