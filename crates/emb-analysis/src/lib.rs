@@ -16,6 +16,7 @@
 #![warn(missing_docs)]
 
 pub mod kmeans;
+pub mod labels;
 pub mod linear;
 pub mod neighbours;
 pub mod pca;

@@ -160,7 +160,9 @@ fn leading_eigenvectors(
                 }
             }
             let norm = dot(&vector, &vector).sqrt();
-            vector.iter_mut().for_each(|value| *value /= norm);
+            for value in &mut vector {
+                *value /= norm;
+            }
             vector
         })
         .collect();
@@ -189,7 +191,9 @@ fn orthonormalise(vectors: &mut [Vec<f64>]) {
             }
             let norm = dot(current, current).sqrt();
             if norm > 0.0 {
-                current.iter_mut().for_each(|value| *value /= norm);
+                for value in current.iter_mut() {
+                    *value /= norm;
+                }
             }
         }
     }
