@@ -15,6 +15,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod hdbscan;
 pub mod kmeans;
 pub mod labels;
 pub mod linear;

@@ -11,7 +11,8 @@
 //!    for the first iterations, momentum 0.5 then 0.8, per-coordinate gains (+0.2 when the
 //!    gradient keeps its sign, ×0.8 when it flips, at least 0.01). The attractive forces run over
 //!    the sparse `P`; the repulsive ones over a quadtree (octree in 3-D) that summarises far
-//!    cells by their centre of mass. Above three output dimensions repulsion is exact (`n²`).
+//!    cells by their centre of mass. Maps have one to three dimensions (a binary tree, quadtree
+//!    or octree), as in scikit-learn's Barnes-Hut method.
 //!
 //! Both force passes run on every core (rayon). Results depend only on the input and the seed.
 //!
@@ -69,8 +70,7 @@ pub enum Initialisation {
 /// How to map.
 #[derive(Clone, Debug)]
 pub struct Settings {
-    /// Dimensions of the map. Default 2 (a quadtree; 3 uses an octree, more are exact and
-    /// quadratic).
+    /// Dimensions of the map, 1 to 3. Default 2 (a quadtree; 3 uses an octree).
     pub dimensions: usize,
     /// The effective number of neighbours each point's affinities spread over. Default 30; the
     /// data must have more than `3 × perplexity` points.
@@ -121,8 +121,11 @@ impl Settings {
 
     fn check(&self, count: usize) -> Result<()> {
         let fail = |message: String| Err(Error::Settings(message));
-        if self.dimensions == 0 {
-            return fail("a map needs at least one dimension".into());
+        if !(1..=3).contains(&self.dimensions) {
+            return fail(format!(
+                "maps of {} dimensions asked: between 1 and 3 (the Barnes-Hut tree's)",
+                self.dimensions
+            ));
         }
         if !(self.perplexity.is_finite() && self.perplexity > 0.0) {
             return fail(format!("perplexity {} is not a positive number", self.perplexity));
@@ -189,17 +192,32 @@ pub fn project(rows: Rows, settings: &Settings) -> Result<Projection> {
     let affinities = affinities::joint_probabilities(&graph, settings.perplexity);
     drop(graph);
     let mut positions = start(rows, settings)?;
-    let dimensions = settings.dimensions;
+    let kl_divergence = match settings.dimensions {
+        1 => optimise::<1>(&affinities, &mut positions, settings),
+        2 => optimise::<2>(&affinities, &mut positions, settings),
+        _ => optimise::<3>(&affinities, &mut positions, settings),
+    };
+    Ok(Projection { dimensions: settings.dimensions, coordinates: positions, kl_divergence })
+}
+
+/// Gradient descent of the map `positions` (`n × D`, row-major) from its start; returns the
+/// final `KL(P ‖ Q)`.
+fn optimise<const D: usize>(
+    affinities: &Affinities,
+    positions: &mut [f32],
+    settings: &Settings,
+) -> f64 {
+    let count = affinities.len();
     let learning_rate = settings
         .learning_rate
         .unwrap_or_else(|| (count as f64 / settings.early_exaggeration / 4.0).max(50.0))
         as f32;
-    let mut repulsion = Repulsion::new(dimensions);
+    let mut tree = Tree::<D>::new();
     let theta = settings.theta as f32;
-    let mut update = vec![0.0_f32; count * dimensions];
-    let mut gains = vec![1.0_f32; count * dimensions];
-    let mut attractive = vec![0.0_f32; count * dimensions];
-    let mut repulsive = vec![0.0_f32; count * dimensions];
+    let mut update = vec![0.0_f32; count * D];
+    let mut gains = vec![1.0_f32; count * D];
+    let mut attractive = vec![0.0_f32; count * D];
+    let mut repulsive = vec![0.0_f32; count * D];
     for iteration in 0..settings.iterations {
         let early = iteration < settings.exaggeration_iterations;
         let (exaggeration, momentum) = if early {
@@ -207,8 +225,8 @@ pub fn project(rows: Rows, settings: &Settings) -> Result<Projection> {
         } else {
             (1.0, LATE_MOMENTUM)
         };
-        let normaliser = repulsion.forces(&positions, theta, &mut repulsive) as f32;
-        attraction(&affinities, &positions, dimensions, &mut attractive);
+        let normaliser = tree.repulsion(positions, theta, &mut repulsive) as f32;
+        attraction::<D>(affinities, positions, &mut attractive);
         let inverse = 1.0 / normaliser.max(f32::MIN_POSITIVE);
         for (((position, step), gain), (&pull, &push)) in positions
             .iter_mut()
@@ -224,9 +242,8 @@ pub fn project(rows: Rows, settings: &Settings) -> Result<Projection> {
             *position += *step;
         }
     }
-    let normaliser = repulsion.forces(&positions, theta, &mut repulsive);
-    let kl_divergence = divergence(&affinities, &positions, dimensions, normaliser);
-    Ok(Projection { dimensions, coordinates: positions, kl_divergence })
+    let normaliser = tree.repulsion(positions, theta, &mut repulsive);
+    divergence::<D>(affinities, positions, normaliser)
 }
 
 /// The starting map, `n × dimensions` row-major.
@@ -257,71 +274,44 @@ fn start(rows: Rows, settings: &Settings) -> Result<Vec<f32>> {
     Ok((0..rows.len() * dimensions).map(|_| (random.normal() * START_SCALE) as f32).collect())
 }
 
-/// The repulsion method for the map's number of dimensions.
-enum Repulsion {
-    One(Tree<1>),
-    Two(Tree<2>),
-    Three(Tree<3>),
-    Exact(usize),
-}
-
-impl Repulsion {
-    fn new(dimensions: usize) -> Self {
-        match dimensions {
-            1 => Self::One(Tree::new()),
-            2 => Self::Two(Tree::new()),
-            3 => Self::Three(Tree::new()),
-            _ => Self::Exact(dimensions),
-        }
-    }
-
-    /// `Σ_j w_ij² (y_i − y_j)` for every point into `out`; returns `Z = Σ_{i≠j} w_ij`.
-    fn forces(&mut self, positions: &[f32], theta: f32, out: &mut [f32]) -> f64 {
-        match self {
-            Self::One(tree) => tree.repulsion(positions, theta, out),
-            Self::Two(tree) => tree.repulsion(positions, theta, out),
-            Self::Three(tree) => tree.repulsion(positions, theta, out),
-            Self::Exact(dimensions) => tree::exact_repulsion(positions, *dimensions, out),
-        }
-    }
-}
-
 /// `Σ_j p_ij w_ij (y_i − y_j)` for every point into `out`.
-fn attraction(affinities: &Affinities, positions: &[f32], dimensions: usize, out: &mut [f32]) {
-    out.par_chunks_mut(dimensions).enumerate().for_each(|(row, force)| {
-        force.fill(0.0);
-        let point = &positions[row * dimensions..(row + 1) * dimensions];
+fn attraction<const D: usize>(affinities: &Affinities, positions: &[f32], out: &mut [f32]) {
+    let (positions, _) = positions.as_chunks::<D>();
+    let (out, _) = out.as_chunks_mut::<D>();
+    out.par_iter_mut().enumerate().for_each(|(row, force)| {
+        let point = positions[row];
+        let mut total = [0.0_f32; D];
         for (column, probability) in affinities.row(row) {
-            let other = &positions[column * dimensions..(column + 1) * dimensions];
-            let squared: f32 = point.iter().zip(other).map(|(a, b)| (a - b) * (a - b)).sum();
+            let other = positions[column];
+            let mut difference = [0.0_f32; D];
+            let mut squared = 0.0;
+            for axis in 0..D {
+                difference[axis] = point[axis] - other[axis];
+                squared += difference[axis] * difference[axis];
+            }
             let pull = probability / (1.0 + squared);
-            for ((total, a), b) in force.iter_mut().zip(point).zip(other) {
-                *total += pull * (a - b);
+            for axis in 0..D {
+                total[axis] += pull * difference[axis];
             }
         }
+        *force = total;
     });
 }
 
 /// `KL(P ‖ Q) = Σ p_ij ln(p_ij / q_ij)` with `q_ij = w_ij / Z`.
-fn divergence(
-    affinities: &Affinities,
-    positions: &[f32],
-    dimensions: usize,
-    normaliser: f64,
-) -> f64 {
+fn divergence<const D: usize>(affinities: &Affinities, positions: &[f32], normaliser: f64) -> f64 {
+    let (positions, _) = positions.as_chunks::<D>();
     let rows: Vec<f64> = (0..affinities.len())
         .into_par_iter()
         .map(|row| {
-            let point = &positions[row * dimensions..(row + 1) * dimensions];
             affinities
                 .row(row)
                 .filter(|&(_, probability)| probability > 0.0)
                 .map(|(column, probability)| {
-                    let other = &positions[column * dimensions..(column + 1) * dimensions];
-                    let squared: f64 = point
-                        .iter()
-                        .zip(other)
-                        .map(|(&a, &b)| f64::from(a - b) * f64::from(a - b))
+                    let squared: f64 = (0..D)
+                        .map(|axis| {
+                            f64::from(positions[row][axis] - positions[column][axis]).powi(2)
+                        })
                         .sum();
                     let probability = f64::from(probability);
                     probability * (probability * normaliser * (1.0 + squared)).ln()
@@ -403,17 +393,19 @@ mod tests {
     }
 
     #[test]
-    fn maps_of_four_dimensions_use_exact_repulsion_and_random_starts_work() {
+    fn random_starts_work_and_four_dimensions_are_refused() {
         let (values, labels) = groups(3, 40, 6, 2);
+        let rows = Rows::new(&values, 6).unwrap();
         let settings = Settings {
-            dimensions: 4,
             perplexity: 10.0,
             iterations: 400,
             initialisation: Initialisation::Random,
             ..Settings::default()
         };
-        let map = project(Rows::new(&values, 6).unwrap(), &settings).unwrap();
-        assert_eq!(map.coordinates.len(), 120 * 4);
+        let map = project(rows, &settings).unwrap();
+        assert_eq!(map.coordinates.len(), 120 * 2);
         assert!(nearest_agreement(&map, &labels) > 0.95);
+        let settings = Settings { dimensions: 4, ..settings };
+        assert!(matches!(project(rows, &settings), Err(Error::Settings(_))));
     }
 }

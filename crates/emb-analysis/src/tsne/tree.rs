@@ -11,7 +11,7 @@
 use rayon::prelude::*;
 
 /// Points a leaf holds at most (above [`MAX_DEPTH`], any number: coincident points).
-const LEAF_POINTS: usize = 4;
+const LEAF_POINTS: usize = 16;
 /// Levels below the root at most; by then cells are narrower than `f32` can tell apart.
 const MAX_DEPTH: usize = 40;
 /// Points per parallel task of the walk.
@@ -251,37 +251,37 @@ fn walk<const D: usize>(
     f64::from(normaliser)
 }
 
-/// The exact repulsion and `Z` over all pairs (any number of dimensions): what the tree
-/// approximates, and the method above three dimensions.
-pub(super) fn exact_repulsion(positions: &[f32], dimensions: usize, out: &mut [f32]) -> f64 {
-    out.par_chunks_mut(dimensions)
-        .zip(positions.par_chunks(dimensions))
-        .enumerate()
-        .map(|(row, (force, point))| {
-            force.fill(0.0);
-            let mut normaliser = 0.0_f64;
-            for (other, position) in positions.chunks_exact(dimensions).enumerate() {
-                if other == row {
-                    continue;
-                }
-                let squared: f32 = point.iter().zip(position).map(|(a, b)| (a - b) * (a - b)).sum();
-                let weight = 1.0 / (1.0 + squared);
-                normaliser += f64::from(weight);
-                for ((total, a), b) in force.iter_mut().zip(point).zip(position) {
-                    *total += weight * weight * (a - b);
-                }
-            }
-            normaliser
-        })
-        .collect::<Vec<f64>>()
-        .iter()
-        .sum()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::random::Random;
+
+    /// The exact repulsion and `Z` over all pairs: what the tree approximates.
+    fn exact_repulsion(positions: &[f32], dimensions: usize, out: &mut [f32]) -> f64 {
+        out.par_chunks_mut(dimensions)
+            .zip(positions.par_chunks(dimensions))
+            .enumerate()
+            .map(|(row, (force, point))| {
+                force.fill(0.0);
+                let mut normaliser = 0.0_f64;
+                for (other, position) in positions.chunks_exact(dimensions).enumerate() {
+                    if other == row {
+                        continue;
+                    }
+                    let squared: f32 =
+                        point.iter().zip(position).map(|(a, b)| (a - b) * (a - b)).sum();
+                    let weight = 1.0 / (1.0 + squared);
+                    normaliser += f64::from(weight);
+                    for ((total, a), b) in force.iter_mut().zip(point).zip(position) {
+                        *total += weight * weight * (a - b);
+                    }
+                }
+                normaliser
+            })
+            .collect::<Vec<f64>>()
+            .iter()
+            .sum()
+    }
 
     fn compare<const D: usize>(count: usize, theta: f32, tolerance: f64) {
         let mut random = Random::new(D as u64);
