@@ -2,10 +2,13 @@
 //!
 //! 1. Single linkage: the tree's edges taken lightest first, each joining two groups into a
 //!    node of the dendrogram at that distance.
-//! 2. Condensing: walking the dendrogram from the top at density `λ = 1 / distance`, a split
-//!    into two parts of at least `min_cluster_size` points gives birth to two clusters; a part
-//!    smaller than that is points leaving their cluster (at that `λ`), and the cluster lives on
-//!    in the other part.
+//! 2. Condensing: walking the dendrogram from the top at density `λ = 1 / distance`, a cluster
+//!    breaks into the parts that are connected below that distance. Merges at the same
+//!    distance happen at once, so a cluster can break into more than two parts, and the result
+//!    does not depend on the order tied edges were joined in (scikit-learn takes them one at a
+//!    time in the order its sort leaves them). Two or more parts of at least
+//!    `min_cluster_size` points give birth to one cluster each; with one such part the cluster
+//!    lives on in it; the points of smaller parts leave the cluster at that `λ`.
 //! 3. Stability (excess of mass) of a cluster: `Σ (λ_leave(p) − λ_birth)` over its points,
 //!    where a point leaves when it falls out or when the cluster splits.
 //! 4. Selection, leaves up: a cluster is kept when its own stability is at least the best its
@@ -108,34 +111,48 @@ fn condense(count: usize, merges: &[Merge], min_cluster_size: usize) -> Condense
     if let Some(root) = cluster_of.last_mut() {
         *root = Some(0);
     }
-    let mut stack = Vec::new();
+    let (mut parts, mut stack) = (Vec::new(), Vec::new());
     for index in (0..merges.len()).rev() {
         let Some(cluster) = cluster_of[index] else { continue };
-        let merge = merges[index];
-        let lambda =
-            if merge.distance > 0.0 { 1.0 / f64::from(merge.distance) } else { f64::INFINITY };
+        let distance = merges[index].distance;
+        let lambda = if distance > 0.0 { 1.0 / f64::from(distance) } else { f64::INFINITY };
         let birth = clusters[cluster].birth;
-        let large = merge.children.map(|child| size(child) as usize >= min_cluster_size);
-        for (&child, &is_large) in merge.children.iter().zip(&large) {
-            if is_large && large[0] && large[1] {
-                // A true split: two new clusters.
-                let child_size = f64::from(size(child));
-                clusters[cluster].stability += excess(lambda, birth) * child_size;
-                clusters.push(Cluster { parent: Some(cluster), birth: lambda, stability: 0.0 });
-                cluster_of[child as usize - count] = Some(clusters.len() - 1);
-            } else if is_large {
-                // The cluster shrinks into this part.
-                cluster_of[child as usize - count] = Some(cluster);
+        // The parts the cluster breaks into at this distance: merges at the same distance
+        // happen at once, so their children are parts side by side (whatever order the tied
+        // edges were joined in).
+        parts.clear();
+        stack.extend(merges[index].children);
+        while let Some(node) = stack.pop() {
+            match (node as usize).checked_sub(count) {
+                Some(merge) if merges[merge].distance == distance => {
+                    stack.extend(merges[merge].children);
+                }
+                _ => parts.push(node),
+            }
+        }
+        let large = parts.iter().filter(|&&part| size(part) as usize >= min_cluster_size).count();
+        for &part in &parts {
+            if size(part) as usize >= min_cluster_size {
+                if large > 1 {
+                    // A true split: a new cluster for each large part.
+                    clusters[cluster].stability += excess(lambda, birth) * f64::from(size(part));
+                    clusters.push(Cluster { parent: Some(cluster), birth: lambda, stability: 0.0 });
+                    cluster_of[part as usize - count] = Some(clusters.len() - 1);
+                } else {
+                    // The cluster shrinks into its one large part.
+                    cluster_of[part as usize - count] = Some(cluster);
+                }
             } else {
-                // This part's points fall out.
-                stack.push(child);
+                // A small part's points fall out.
+                stack.push(part);
                 while let Some(node) = stack.pop() {
-                    if (node as usize) < count {
-                        left_from[node as usize] = cluster;
-                        left_at[node as usize] = lambda;
-                        clusters[cluster].stability += excess(lambda, birth);
-                    } else {
-                        stack.extend(merges[node as usize - count].children);
+                    match (node as usize).checked_sub(count) {
+                        Some(merge) => stack.extend(merges[merge].children),
+                        None => {
+                            left_from[node as usize] = cluster;
+                            left_at[node as usize] = lambda;
+                            clusters[cluster].stability += excess(lambda, birth);
+                        }
                     }
                 }
             }
@@ -262,6 +279,28 @@ mod tests {
         for child in &condensed.clusters[1..] {
             assert!((child.stability - (4.0 + 3.0 * 9.0)).abs() < 1e-6, "{}", child.stability);
         }
+    }
+
+    #[test]
+    fn tied_merges_split_at_once_whatever_the_numbering() {
+        // Two chains of five joined through point 10, by two edges of the same weight: at that
+        // distance the root breaks into three parts and the bridging point is noise.
+        let mut edges: Vec<Edge> = (0..4).map(|point| edge(0.1, point, point + 1)).collect();
+        edges.extend((5..9).map(|point| edge(0.1, point, point + 1)));
+        edges.extend([edge(1.0, 4, 10), edge(1.0, 10, 5)]);
+        let selection = select(11, edges.clone(), 3, false);
+        assert_eq!(selection.labels[10], None);
+        assert!(selection.labels[..5].iter().all(|&label| label == Some(0)));
+        assert!(selection.labels[5..10].iter().all(|&label| label == Some(1)));
+        // The same points numbered backwards: the same partition.
+        let last = 10;
+        let reversed = edges.iter().map(|e| edge(e.weight, last - e.low, last - e.high)).collect();
+        let selection = select(11, reversed, 3, false);
+        assert_eq!(selection.labels[0], None);
+        assert_eq!(selection.stabilities.len(), 2);
+        assert!(selection.labels[1..6].iter().all(|&label| label == selection.labels[1]));
+        assert!(selection.labels[6..].iter().all(|&label| label == selection.labels[6]));
+        assert_ne!(selection.labels[1], selection.labels[6]);
     }
 
     #[test]

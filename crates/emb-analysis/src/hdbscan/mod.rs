@@ -8,7 +8,10 @@
 //!    d(a, b))`, exactly, by Borůvka's rounds over a k-nearest-neighbour graph with a scan of
 //!    all rows (GEMM blocks) for the points the graph cannot settle ([`spanning_tree`]).
 //! 3. The single-linkage hierarchy of that tree, condensed by `min_cluster_size`, and the
-//!    clusters that maximise the total stability (excess of mass) ([`hierarchy`]).
+//!    clusters that maximise the total stability (excess of mass) ([`hierarchy`]). Merges at
+//!    the same distance are taken together, so the result does not depend on how the points
+//!    are numbered; scikit-learn joins tied merges one at a time, in the order its sort leaves
+//!    them, which at small `min_cluster_size` can move points between neighbouring clusters.
 //!
 //! ```
 //! use emb_analysis::{hdbscan, neighbours::Metric, Rows};

@@ -64,17 +64,18 @@ pub(super) fn minimum_spanning_tree(
     min_samples: usize,
 ) -> Result<(Vec<Edge>, Vec<f32>)> {
     let count = rows.len();
-    // Euclidean distances do not change when the data is centred, and the GEMM form
-    // `|a|² + |b|² − 2a·b` loses less to rounding near the origin.
+    // Neighbours are searched for with the GEMM form `|a|² + |b|² − 2a·b`, which loses less to
+    // rounding near the origin: for Euclidean distance, on the centred rows (the distances are
+    // the same). Every edge is then weighed directly on the rows as given.
     let centred;
-    let rows = if metric == Metric::Euclidean {
+    let search = if metric == Metric::Euclidean {
         centred = centered(rows, &mean(rows));
         Rows::new(&centred, rows.dimensions())?
     } else {
         rows
     };
     let k = (min_samples - 1).max(CANDIDATES).min(count - 1);
-    let graph = exact_neighbours(rows, k, metric)?;
+    let graph = weighed_neighbours(search, rows, k, metric)?;
     let core: Vec<f32> = (0..count)
         .map(|row| if min_samples > 1 { graph.distances[row * k + min_samples - 2] } else { 0.0 })
         .collect();
@@ -87,7 +88,7 @@ pub(super) fn minimum_spanning_tree(
             }
         })
         .collect();
-    let scanner = Scanner { rows, metric, norms: squared_norms(rows), core: &core };
+    let scanner = Scanner { search, rows, metric, norms: squared_norms(search), core: &core };
     let mut components = UnionFind::new(count);
     let mut component_of = vec![0_u32; count];
     let mut edges = Vec::with_capacity(count - 1);
@@ -154,20 +155,37 @@ pub(super) fn minimum_spanning_tree(
     Ok((edges, core))
 }
 
-/// The k-nearest-neighbour graph with every listed distance computed directly (the GEMM form
-/// finds the neighbours; a direct difference is more precise for close pairs), nearest first.
-fn exact_neighbours(rows: Rows, k: usize, metric: Metric) -> Result<Graph> {
-    let mut graph = neighbours::exact(rows, k, metric)?;
+/// The distance of two rows computed directly, in `f64`.
+fn distance(metric: Metric, a: &[f32], b: &[f32]) -> f32 {
+    let pairs = a.iter().zip(b).map(|(&x, &y)| (f64::from(x), f64::from(y)));
+    match metric {
+        Metric::Euclidean => pairs.map(|(x, y)| (x - y) * (x - y)).sum::<f64>().sqrt() as f32,
+        Metric::Cosine => {
+            let (mut product, mut left, mut right) = (0.0, 0.0, 0.0);
+            for (x, y) in pairs {
+                product += x * y;
+                left += x * x;
+                right += y * y;
+            }
+            (1.0 - product / (left * right).sqrt().max(f64::MIN_POSITIVE)).max(0.0) as f32
+        }
+    }
+}
+
+/// The k-nearest-neighbour graph found on `search`, with every listed distance computed
+/// directly on `rows` (more precise than the GEMM form for close pairs), nearest first.
+fn weighed_neighbours(search: Rows, rows: Rows, k: usize, metric: Metric) -> Result<Graph> {
+    let mut graph = neighbours::exact(search, k, metric)?;
     graph.indices.par_chunks_mut(k).zip(graph.distances.par_chunks_mut(k)).enumerate().for_each(
         |(row, (indices, distances))| {
             let mut listed: Vec<(u32, f32)> = indices
                 .iter()
-                .map(|&other| (other, metric.distance(rows.row(row), rows.row(other as usize))))
+                .map(|&other| (other, distance(metric, rows.row(row), rows.row(other as usize))))
                 .collect();
             listed.sort_unstable_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
             for ((index, distance), (other, value)) in indices.iter_mut().zip(distances).zip(listed)
             {
-                (*index, *distance) = (other, value.max(0.0));
+                (*index, *distance) = (other, value);
             }
         },
     );
@@ -176,6 +194,9 @@ fn exact_neighbours(rows: Rows, k: usize, metric: Metric) -> Result<Graph> {
 
 /// Finds points' lightest edges to other components against all rows.
 struct Scanner<'a> {
+    /// The rows the products are taken of (centred for Euclidean distance).
+    search: Rows<'a>,
+    /// The rows as given, for direct distances.
     rows: Rows<'a>,
     metric: Metric,
     norms: Vec<f32>,
@@ -185,11 +206,11 @@ struct Scanner<'a> {
 impl Scanner<'_> {
     /// The lightest edge from each point of `block` to a point of another component.
     fn lightest(&self, block: &[u32], component_of: &[u32]) -> Result<Vec<Option<Edge>>> {
-        let (count, dimensions) = (self.rows.len(), self.rows.dimensions());
+        let (count, dimensions) = (self.search.len(), self.search.dimensions());
         let gathered: Vec<f32> =
-            block.iter().flat_map(|&point| self.rows.row(point as usize)).copied().collect();
+            block.iter().flat_map(|&point| self.search.row(point as usize)).copied().collect();
         let mut products = vec![0.0_f32; block.len() * count];
-        dot_products_into(Rows::new(&gathered, dimensions)?, self.rows, &mut products);
+        dot_products_into(Rows::new(&gathered, dimensions)?, self.search, &mut products);
         Ok(products
             .par_chunks(count)
             .zip(block)
@@ -215,8 +236,8 @@ impl Scanner<'_> {
                 // The lightest by the GEMM form, weighed again directly.
                 best.map(|edge| {
                     let b = (edge.low + edge.high) as usize - a;
-                    let distance = self.metric.distance(self.rows.row(a), self.rows.row(b));
-                    Edge { weight: distance.max(0.0).max(reach).max(self.core[b]), ..edge }
+                    let distance = distance(self.metric, self.rows.row(a), self.rows.row(b));
+                    Edge { weight: distance.max(reach).max(self.core[b]), ..edge }
                 })
             })
             .collect())
@@ -239,7 +260,7 @@ mod tests {
         for _ in 1..count {
             for other in 0..count {
                 if !inside[other] {
-                    let distance = metric.distance(rows.row(current), rows.row(other));
+                    let distance = distance(metric, rows.row(current), rows.row(other));
                     let weight = distance.max(core[current]).max(core[other]);
                     reach[other] = reach[other].min(weight);
                 }
