@@ -125,9 +125,72 @@ pub fn cluster(rows: Rows, settings: &Settings) -> Result<Clustering> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::random::Random;
+
+    /// The reference data of `bench/reference/analysis_reference.py` (its `blobs`): `groups`
+    /// of `(count, spread)` points around uniform centres in `[-extent, extent]`, then `noise`
+    /// uniform points in `[-1.2 extent, 1.2 extent]`; each point's group (`None` for noise).
+    pub(crate) fn reference_blobs(
+        seed: u64,
+        dimensions: usize,
+        groups: &[(usize, f64)],
+        noise: usize,
+        extent: f64,
+    ) -> (Vec<f32>, Vec<Option<usize>>) {
+        let mut random = Random::new(seed);
+        let centres: Vec<Vec<f64>> = groups
+            .iter()
+            .map(|_| (0..dimensions).map(|_| (random.unit() * 2.0 - 1.0) * extent).collect())
+            .collect();
+        let root_three = 3.0_f64.sqrt();
+        let (mut values, mut labels) = (Vec::new(), Vec::new());
+        for (group, (&(count, spread), centre)) in groups.iter().zip(&centres).enumerate() {
+            for _ in 0..count {
+                for &value in centre {
+                    let sum = random.unit() + random.unit() + random.unit() + random.unit();
+                    values.push((value + spread * (sum - 2.0) * root_three) as f32);
+                }
+                labels.push(Some(group));
+            }
+        }
+        for _ in 0..noise {
+            for _ in 0..dimensions {
+                values.push(((random.unit() * 2.0 - 1.0) * extent * 1.2) as f32);
+            }
+            labels.push(None);
+        }
+        (values, labels)
+    }
+
+    /// The sum of the values, to check the data is the reference script's.
+    pub(crate) fn checksum(values: &[f32]) -> f64 {
+        values.iter().map(|&value| f64::from(value)).sum()
+    }
+
+    #[test]
+    fn finds_what_scikit_learn_finds_on_reference_blobs() {
+        // From bench/reference/analysis_reference.py (scikit-learn 1.9.1 HDBSCAN): for each
+        // min_cluster_size, the cluster sizes, largest first, and the noise count.
+        let references = [(10, [311, 286, 153], 50), (25, [311, 262, 153], 74)];
+        let groups = [(300, 0.5), (200, 1.0), (150, 0.3), (100, 1.5)];
+        let (values, _) = reference_blobs(7, 2, &groups, 50, 10.0);
+        assert!((checksum(&values) - -2_711.895_034_731_133).abs() < 1e-6);
+        let rows = Rows::new(&values, 2).unwrap();
+        for (min_cluster_size, expected_sizes, expected_noise) in references {
+            let settings =
+                Settings { min_cluster_size, metric: Metric::Euclidean, ..Settings::default() };
+            let clustering = cluster(rows, &settings).unwrap();
+            let mut sizes = clustering.sizes();
+            sizes.sort_unstable_by(|a, b| b.cmp(a));
+            assert_eq!(sizes.len(), expected_sizes.len(), "{min_cluster_size}: {sizes:?}");
+            for (size, expected) in sizes.iter().zip(expected_sizes) {
+                assert!(size.abs_diff(expected) <= 3, "{min_cluster_size}: {sizes:?}");
+            }
+            assert!(clustering.noise().abs_diff(expected_noise) <= 5, "{}", clustering.noise());
+        }
+    }
 
     #[test]
     fn settings_out_of_range_are_errors() {

@@ -12,7 +12,9 @@
 //! `bound(a) = max(core(a), d_k(a))`: a component's lightest listed edge is exact when it weighs
 //! less than the bound of each of its points. Points whose bound does not rule them out are
 //! scanned against all rows, in GEMM blocks, lowest bound first (each scanned block can rule
-//! out the rest). Ties are broken by the pair's point numbers, so the tree is unique.
+//! out the rest). A scanned point's lightest edge out of its component then becomes its bound:
+//! components only grow, so its later edges out weigh no less. Ties are broken by the pair's
+//! point numbers, so the tree is unique.
 
 use rayon::prelude::*;
 
@@ -25,6 +27,8 @@ use crate::{Result, Rows};
 const CANDIDATES: usize = 32;
 /// Rows per scanning block.
 const BLOCK: usize = 256;
+/// The relative error the lightest scanned edge may carry from the GEMM form it was chosen by.
+const SCAN_ROUNDING: f32 = 1e-5;
 
 /// An edge of the tree: two point numbers and their mutual reachability distance.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -79,7 +83,7 @@ pub(super) fn minimum_spanning_tree(
     let core: Vec<f32> = (0..count)
         .map(|row| if min_samples > 1 { graph.distances[row * k + min_samples - 2] } else { 0.0 })
         .collect();
-    let bounds: Vec<f32> = (0..count)
+    let mut bounds: Vec<f32> = (0..count)
         .map(|row| {
             if k == count - 1 {
                 f32::INFINITY // every other point is listed
@@ -140,9 +144,13 @@ pub(super) fn minimum_spanning_tree(
             }
             let last = *block.last().expect("a non-empty block");
             scanned += unsure[scanned..].iter().position(|&point| point == last).unwrap_or(0) + 1;
-            for (point, edge) in block.iter().zip(scanner.lightest(&block, &component_of)?) {
+            for (&point, edge) in block.iter().zip(scanner.lightest(&block, &component_of)?) {
                 if let Some(edge) = edge {
-                    keep(&mut lightest[component_of[*point as usize] as usize], edge);
+                    keep(&mut lightest[component_of[point as usize] as usize], edge);
+                    // Components only grow, so no later edge out of this point is lighter
+                    // (less a hair for the rounding of the GEMM form the scan chose by).
+                    let bound = &mut bounds[point as usize];
+                    *bound = bound.max(edge.weight * (1.0 - SCAN_ROUNDING));
                 }
             }
         }

@@ -325,6 +325,7 @@ fn divergence<const D: usize>(affinities: &Affinities, positions: &[f32], normal
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::hdbscan::tests::{checksum, reference_blobs};
 
     /// `per_group` points around each of `groups` centres in `dimensions` dimensions, and each
     /// point's group.
@@ -390,6 +391,30 @@ mod tests {
             let again = project(rows, &settings).unwrap();
             assert_eq!(again.coordinates, map.coordinates);
         }
+    }
+
+    #[test]
+    fn matches_scikit_learns_divergence_and_separation() {
+        // From bench/reference/analysis_reference.py (scikit-learn 1.9.1 TSNE, perplexity 20,
+        // Euclidean, PCA start, otherwise defaults): the final KL divergence and the share of
+        // points whose nearest neighbour in the map is from their own blob.
+        let (reference_divergence, reference_agreement) = (1.084_240_794, 0.936_666_667);
+        let (values, groups) = reference_blobs(3, 10, &[(120, 1.0); 5], 0, 2.0);
+        assert!((checksum(&values) - -842.042_708_096_385_5).abs() < 1e-6);
+        let labels: Vec<usize> = groups.into_iter().flatten().collect();
+        let settings =
+            Settings { perplexity: 20.0, metric: Metric::Euclidean, ..Settings::default() };
+        let map = project(Rows::new(&values, 10).unwrap(), &settings).unwrap();
+        assert!(
+            (map.kl_divergence - reference_divergence).abs() < 0.05,
+            "KL {} against {reference_divergence}",
+            map.kl_divergence
+        );
+        let agreement = nearest_agreement(&map, &labels);
+        assert!(
+            agreement > reference_agreement - 0.02,
+            "{agreement} against {reference_agreement}"
+        );
     }
 
     #[test]
