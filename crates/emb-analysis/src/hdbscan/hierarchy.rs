@@ -146,13 +146,12 @@ fn condense(count: usize, merges: &[Merge], min_cluster_size: usize) -> Condense
                 // A small part's points fall out.
                 stack.push(part);
                 while let Some(node) = stack.pop() {
-                    match (node as usize).checked_sub(count) {
-                        Some(merge) => stack.extend(merges[merge].children),
-                        None => {
-                            left_from[node as usize] = cluster;
-                            left_at[node as usize] = lambda;
-                            clusters[cluster].stability += excess(lambda, birth);
-                        }
+                    if let Some(merge) = (node as usize).checked_sub(count) {
+                        stack.extend(merges[merge].children);
+                    } else {
+                        left_from[node as usize] = cluster;
+                        left_at[node as usize] = lambda;
+                        clusters[cluster].stability += excess(lambda, birth);
                     }
                 }
             }

@@ -1,5 +1,5 @@
 //! HDBSCAN density clustering (Campello, Moulavi and Sander 2013; the accelerated form of
-//! McInnes and Healy 2017): clusters are the regions that stay dense over the widest range of
+//! `McInnes` and Healy 2017): clusters are the regions that stay dense over the widest range of
 //! density, found without a number of clusters, and points in no such region are noise.
 //!
 //! 1. Each point's core distance: how far it reaches to hold `min_samples` points, itself

@@ -288,7 +288,7 @@ mod tests {
         // Two clumps and a scatter, with a few coincident points.
         let mut positions: Vec<f32> = (0..count * D)
             .map(|index| {
-                let clump = if index / D % 3 == 0 { 5.0 } else { 0.0 };
+                let clump = if (index / D).is_multiple_of(3) { 5.0 } else { 0.0 };
                 (random.normal() * 2.0 + clump) as f32
             })
             .collect();
