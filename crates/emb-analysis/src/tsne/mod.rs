@@ -2,17 +2,20 @@
 //! 2014), with scikit-learn's defaults.
 //!
 //! 1. Input affinities: each point's `⌊3·perplexity⌋ + 1` nearest neighbours (exact, on the GEMM
-//!    kernel) weighted by a Gaussian over the squared distance whose precision is bisected until
-//!    the row's perplexity is the one asked for; the rows symmetrised and normalised into a
-//!    sparse joint distribution `P`.
+//!    kernel) weighted by a Gaussian over the squared distance (for cosine, the square of the
+//!    cosine distance, as scikit-learn does) whose precision is bisected until the row's
+//!    perplexity is the one asked for; the rows symmetrised and normalised into a sparse joint
+//!    distribution `P`.
 //! 2. Start: the first principal components scaled so the first has standard deviation `1e-4`
 //!    (or Gaussian noise of that size).
-//! 3. Gradient descent on `KL(P ‖ Q)` with Student-t similarities in the map, `P` exaggerated
-//!    for the first iterations, momentum 0.5 then 0.8, per-coordinate gains (+0.2 when the
-//!    gradient keeps its sign, ×0.8 when it flips, at least 0.01). The attractive forces run over
-//!    the sparse `P`; the repulsive ones over a quadtree (octree in 3-D) that summarises far
-//!    cells by their centre of mass. Maps have one to three dimensions (a binary tree, quadtree
-//!    or octree), as in scikit-learn's Barnes-Hut method.
+//! 3. Gradient descent on `KL(P ‖ Q)` with Student-t similarities `1 / (1 + |y_i − y_j|²)` in
+//!    the map (one degree of freedom whatever its dimensions; scikit-learn uses two for 3-D
+//!    maps), `P` exaggerated for the first iterations, momentum 0.5 then 0.8, per-coordinate
+//!    gains (+0.2 when the gradient keeps its sign, ×0.8 when it flips, at least 0.01). All
+//!    iterations run (scikit-learn may stop early when progress stalls). The attractive forces
+//!    run over the sparse `P`; the repulsive ones over a space-partitioning tree that summarises
+//!    far cells by their centre of mass: maps have one to three dimensions (a binary tree,
+//!    quadtree or octree), as in scikit-learn's Barnes-Hut method.
 //!
 //! Both force passes run on every core (rayon). Results depend only on the input and the seed.
 //!
@@ -48,8 +51,9 @@ use crate::{Error, Result, Rows};
 use affinities::Affinities;
 use tree::Tree;
 
-/// Momentum while `P` is exaggerated, and after.
+/// Momentum while `P` is exaggerated.
 const EARLY_MOMENTUM: f32 = 0.5;
+/// Momentum after.
 const LATE_MOMENTUM: f32 = 0.8;
 /// The smallest per-coordinate gain.
 const MINIMUM_GAIN: f32 = 0.01;
