@@ -1,13 +1,14 @@
 # make demo   build in release mode, fetch the default model, run the main job on real data
-# make test   every test (fetches the model, and installs the Python peers the llm
-#             interoperability test runs: bench/setup-peers, cached outside the clone)
+# make test   every test (fetches the model and the evaluation data, and installs the Python
+#             peers the llm interoperability test runs: bench/setup-peers; all cached outside
+#             the clone)
 # make lint   rustfmt and clippy, warnings as errors
-# make bench  speed against sentence-transformers, llm, hnswlib and FAISS (needs the Python
+# make bench  speed against sentence-transformers, llm, hnswlib, FAISS and scikit-learn (needs the Python
 #             peers: bench/setup-peers)
 
 CARGO ?= cargo
 
-.PHONY: demo test lint build build-bench model peers bench
+.PHONY: demo test lint build build-bench model eval-data peers bench
 
 build:
 	$(CARGO) build --release -p emb-cli -p emb --bins --examples
@@ -15,13 +16,16 @@ build:
 model:
 	scripts/fetch-model
 
+eval-data:
+	scripts/fetch-eval-data >/dev/null
+
 demo: build model
 	scripts/demo
 
 peers:
 	bench/setup-peers >/dev/null
 
-test: model peers
+test: model eval-data peers
 	EMB_TEST_LLM="$$(dirname "$$(bench/setup-peers)")" $(CARGO) test --release --workspace --all-targets
 	$(CARGO) test --release --workspace --doc
 
@@ -33,6 +37,7 @@ build-bench:
 	$(CARGO) build --release -p emb-bench
 
 bench: build-bench build model peers
+	python3 bench/cluster_speed.py
 	python3 bench/embed_speed.py
 	python3 bench/ingest_speed.py
 	python3 bench/ann_data.py glove100 minilm20k

@@ -80,12 +80,13 @@ pub fn distinctive_terms(
                 .filter(|(term, _)| documents[cluster][term.as_str()] >= least)
                 .map(|(term, &count)| {
                     let mut best = weight(term);
-                    // A phrase that carries most uses of its words stands for them: "gradient
+                    // A phrase that carries at least half the uses of one of its words stands for it: "gradient
                     // descent" rather than "gradient" and "descent".
                     if let Some((first, second)) = term.split_once(' ') {
-                        let words = counts[cluster][first].min(counts[cluster][second]);
-                        if count >= 0.5 * words {
-                            best = best.max(weight(first)).max(weight(second));
+                        for word in [first, second] {
+                            if count >= 0.5 * counts[cluster][word] {
+                                best = best.max(weight(word));
+                            }
                         }
                     }
                     Term { text: term.clone(), weight: best }
@@ -103,8 +104,7 @@ pub fn distinctive_terms(
         .collect()
 }
 
-/// The best `wanted` terms, skipping a word already inside a chosen phrase and a phrase whose
-/// words were both chosen.
+/// The best `wanted` terms that share no word with a better one.
 fn pick(scored: Vec<Term>, wanted: usize) -> Vec<Term> {
     let mut chosen: Vec<Term> = Vec::with_capacity(wanted);
     for term in scored {
@@ -112,12 +112,10 @@ fn pick(scored: Vec<Term>, wanted: usize) -> Vec<Term> {
             break;
         }
         let words: Vec<&str> = term.text.split(' ').collect();
-        let redundant = chosen.iter().any(|other| {
-            let other_words: Vec<&str> = other.text.split(' ').collect();
-            (words.len() == 1 && other_words.contains(&words[0]))
-                || (words.len() > 1
-                    && words.iter().all(|word| chosen.iter().any(|c| c.text == *word)))
-        });
+        // A term is redundant when it shares a word with a chosen term ("character" after
+        // "character mapping", "iana character" after it too).
+        let redundant =
+            chosen.iter().any(|other| other.text.split(' ').any(|word| words.contains(&word)));
         if !redundant {
             chosen.push(term);
         }

@@ -15,10 +15,12 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod classify;
 pub mod hdbscan;
 pub mod kmeans;
 pub mod labels;
 pub mod linear;
+pub mod neighbourhood;
 pub mod neighbours;
 pub mod pca;
 pub mod quality;

@@ -35,6 +35,26 @@ pub enum Error {
         /// How many items were stored before it.
         stored: u64,
     },
+    /// An analysis could not run on these vectors or settings.
+    #[error(transparent)]
+    Analysis(#[from] emb_analysis::Error),
+    /// Reading or writing a file emb keeps beside the database failed.
+    #[error("{path}: {source}")]
+    File {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A language model endpoint asked for cluster summaries failed.
+    #[error("asking {url} for cluster summaries failed: {problem}")]
+    Summary {
+        /// The endpoint.
+        url: String,
+        /// What went wrong.
+        problem: String,
+    },
     /// There is no collection of that name.
     #[error("there is no collection named {name:?} in {database} (collections: {known})")]
     NoSuchCollection {

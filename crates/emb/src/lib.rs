@@ -37,8 +37,10 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod analysis;
 mod database;
 mod error;
+pub mod evaluate;
 mod index;
 mod ingest;
 mod model;
@@ -46,7 +48,10 @@ pub mod settings;
 pub mod sources;
 pub mod transfer;
 
+pub use analysis::Snapshot;
 pub use database::{Database, Hit, Neighbour, Related, Search, Target};
+pub use emb_analysis::neighbourhood::OutlierMethod;
+pub use emb_analysis::Rows;
 pub use emb_core::filter::{Filter, FilterError};
 pub use emb_core::store::{CollectionHeader, CollectionInfo, Record, Store};
 pub use emb_core::Error as CoreError;
@@ -56,6 +61,7 @@ pub use emb_index::hnsw::{Info as IndexInfo, Quantization};
 pub use emb_index::{Query, VectorIndex};
 pub use emb_models::resolve::{hub_id, Located, Locator, Source};
 pub use emb_models::{Embedded, ModelInfo, TokenReport};
+pub use emb_plot as plot;
 pub use error::{Error, Result};
 pub use index::{IndexSettings, IndexState, IndexStatus, IndexSync};
 pub use ingest::{content_hash, IngestOptions, IngestReport};

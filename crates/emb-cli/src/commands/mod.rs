@@ -1,11 +1,20 @@
 //! One file per command; [`run`] dispatches.
 
+mod classify;
+mod cluster;
 mod collections;
+mod dedup;
 mod embed;
 mod embed_multi;
+mod eval;
 mod index;
 mod models;
+mod outliers;
+mod plot;
+mod project;
+mod recommend;
 mod related;
+mod score;
 mod similar;
 mod tokens;
 
@@ -25,6 +34,15 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Collections(command) => collections::run(command),
         Command::Tokens(arguments) => tokens::run(&arguments),
         Command::Models(command) => models::run(command),
+        Command::Cluster(arguments) => cluster::run(&arguments),
+        Command::Project(arguments) => project::run(&arguments),
+        Command::Plot(arguments) => plot::run(&arguments),
+        Command::Classify(arguments) => classify::run(&arguments),
+        Command::Score(arguments) => score::run(&arguments),
+        Command::Dedup(arguments) => dedup::run(&arguments),
+        Command::Outliers(arguments) => outliers::run(&arguments),
+        Command::Recommend(arguments) => recommend::run(&arguments),
+        Command::Eval(arguments) => eval::run(&arguments),
     }
 }
 

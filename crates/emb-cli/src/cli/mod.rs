@@ -5,6 +5,10 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+mod analysis;
+
+pub use analysis::*;
+
 /// emb: embeddings on your own machine.
 ///
 /// Turns text into vectors with sentence-transformers models run in pure Rust,
@@ -72,6 +76,72 @@ pub enum Command {
     /// List, inspect, download and choose models.
     #[command(subcommand)]
     Models(ModelsCommand),
+    /// Group a collection's items into clusters, each named by its distinctive words.
+    ///
+    /// Prints a JSON array like llm-cluster's: [{"id", "label", "size", "items": [{"id",
+    /// "content"}]}], largest cluster first, items nearest their cluster's centre first.
+    /// Without -k, tries k = 2..--max-k and keeps the k with the best silhouette.
+    /// Examples: emb cluster docs -k 8
+    ///           emb cluster docs --table
+    ///           emb cluster docs --save topic        (stores each cluster number and name in metadata)
+    #[command(verbatim_doc_comment)]
+    Cluster(ClusterArgs),
+    /// Flatten a collection's vectors to 2-D or 3-D coordinates (PCA), for maps.
+    ///
+    /// Prints JSON lines {"id", "x", "y"} (or writes CSV / JSON with -o); the coordinates are
+    /// also kept beside the database for `emb plot` until the collection changes.
+    /// Example: emb project docs --method pca -o docs-map.csv
+    #[command(verbatim_doc_comment)]
+    Project(ProjectArgs),
+    /// Draw a collection as a map: a PNG or SVG figure with a legend and cluster names, or a
+    /// self-contained interactive HTML page (zoom, hover for content, search, colour by field).
+    ///
+    /// Examples: emb plot docs -o docs.png
+    ///           emb plot docs -o docs.html --color-by metadata.language
+    #[command(verbatim_doc_comment)]
+    Plot(PlotArgs),
+    /// Classify a collection's items (or texts from standard input): zero-shot against label
+    /// texts, or by a classifier trained on a labelled collection.
+    ///
+    /// Prints JSON lines {"id", "label", "score"}.
+    /// Examples: emb classify news --labels "sports,politics,technology"
+    ///           emb classify news --train labelled --field topic --method logistic --eval topic
+    ///           echo "The match ended 2-1" | emb classify - --train labelled --field topic
+    #[command(verbatim_doc_comment)]
+    Classify(ClassifyArgs),
+    /// Place each item on the line between two groups of example texts: 0 near the average of
+    /// the --from examples, 1 near the average of the --to examples.
+    ///
+    /// Prints JSON lines {"id", "score", "content"}, highest first.
+    /// Example: emb score sentences --from "an idea" --from "freedom" --to "a red brick" --to "a table"
+    #[command(verbatim_doc_comment)]
+    Score(ScoreArgs),
+    /// Find groups of near-duplicate items, each around its most connected item.
+    ///
+    /// Prints JSON lines {"id", "content", "duplicates": [{"id", "score", "content"}]}, largest
+    /// group first.
+    /// Example: emb dedup docs --threshold 0.95
+    #[command(verbatim_doc_comment)]
+    Dedup(DedupArgs),
+    /// List the items least like their neighbours.
+    ///
+    /// Prints JSON lines {"id", "score", "content"}, strangest first.
+    /// Example: emb outliers docs -n 20 --method lof
+    #[command(verbatim_doc_comment)]
+    Outliers(OutliersArgs),
+    /// Recommend items like the ones liked and unlike the ones disliked.
+    ///
+    /// Prints JSON lines {"id", "score", "content", "metadata"} like `emb similar`.
+    /// Example: emb recommend films --liked alien,arrival --disliked notebook -n 10
+    #[command(verbatim_doc_comment)]
+    Recommend(RecommendArgs),
+    /// Measure a model's quality on local labelled data: document similarity against human
+    /// ratings, clustering, zero-shot and trained classification, retrieval.
+    ///
+    /// The data comes from gensim's test data: run scripts/fetch-eval-data once.
+    /// Example: emb eval -m all-MiniLM-L6-v2
+    #[command(verbatim_doc_comment)]
+    Eval(EvalArgs),
 }
 
 /// Which model, and how to prompt it.

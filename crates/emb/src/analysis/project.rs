@@ -1,0 +1,140 @@
+//! `Database::project`: 2-D or 3-D coordinates of every item (PCA), kept beside the database
+//! for the map until the collection changes.
+
+use emb_analysis::pca;
+use emb_core::Store;
+use serde::{Deserialize, Serialize};
+
+use super::Snapshot;
+use crate::{Database, Error, Result};
+
+/// How to flatten the vectors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProjectionMethod {
+    /// Principal components: fast, linear, keeps global distances.
+    Pca,
+}
+
+impl std::fmt::Display for ProjectionMethod {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(match self {
+            ProjectionMethod::Pca => "pca",
+        })
+    }
+}
+
+/// How to project a collection.
+#[derive(Clone, Debug)]
+pub struct ProjectionSettings {
+    /// The method. Default PCA.
+    pub method: ProjectionMethod,
+    /// 2 or 3. Default 2.
+    pub dimensions: usize,
+    /// Random seed. Default 0.
+    pub seed: u64,
+}
+
+impl Default for ProjectionSettings {
+    fn default() -> Self {
+        Self { method: ProjectionMethod::Pca, dimensions: 2, seed: 0 }
+    }
+}
+
+/// Every item's coordinates.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Projection {
+    /// How they were made.
+    pub method: ProjectionMethod,
+    /// Coordinates per item.
+    pub dimensions: usize,
+    /// The ids, in row order.
+    pub ids: Vec<String>,
+    /// `ids.len() × dimensions` coordinates, row-major.
+    pub coordinates: Vec<f32>,
+    /// For PCA, the share of variance each axis explains.
+    pub explained_variance_ratio: Option<Vec<f64>>,
+    /// The collection version they were made from (`database:counter`).
+    pub generation: String,
+}
+
+impl Projection {
+    /// The coordinates of row `row`.
+    pub fn point(&self, row: usize) -> &[f32] {
+        &self.coordinates[row * self.dimensions..(row + 1) * self.dimensions]
+    }
+}
+
+impl Database {
+    /// Projects `collection` and keeps the result for [`Database::stored_projection`].
+    pub fn project(&self, collection: &str, settings: &ProjectionSettings) -> Result<Projection> {
+        let snapshot = self.snapshot(collection, false)?;
+        let projection = project_snapshot(&snapshot, settings)?;
+        self.keep_projection(collection, &projection)?;
+        Ok(projection)
+    }
+
+    /// Keeps `projection` beside the database for [`Database::stored_projection`].
+    pub(crate) fn keep_projection(&self, collection: &str, projection: &Projection) -> Result<()> {
+        let path = self.cache_path("map", collection);
+        let text = serde_json::to_vec(projection).map_err(std::io::Error::other);
+        text.and_then(|text| write_atomically(&path, &text))
+            .map_err(|source| Error::File { path, source })
+    }
+
+    /// The projection last made of `collection`, if the collection has not changed since.
+    pub fn stored_projection(&self, collection: &str) -> Result<Option<Projection>> {
+        let path = self.cache_path("map", collection);
+        let Ok(bytes) = std::fs::read(&path) else { return Ok(None) };
+        let Ok(projection) = serde_json::from_slice::<Projection>(&bytes) else {
+            tracing::warn!(path = %path.display(), "ignoring an unreadable stored projection");
+            return Ok(None);
+        };
+        let current = self.store().generation(collection)?.map(|g| generation_text(&g));
+        Ok((current.as_deref() == Some(projection.generation.as_str())).then_some(projection))
+    }
+}
+
+/// Writes `bytes` to `path` through a temporary file and a rename: a reader sees the old file or
+/// the new one, never a part.
+fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    if let Some(folder) = path.parent() {
+        std::fs::create_dir_all(folder)?;
+    }
+    let temporary = path.with_extension(format!("tmp{}", std::process::id()));
+    std::fs::write(&temporary, bytes)?;
+    std::fs::rename(&temporary, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&temporary);
+    })
+}
+
+fn generation_text(generation: &emb_core::store::Generation) -> String {
+    format!("{}:{}", generation.database, generation.counter)
+}
+
+/// Projects a snapshot (see [`Database::project`]).
+pub fn project_snapshot(snapshot: &Snapshot, settings: &ProjectionSettings) -> Result<Projection> {
+    if !(2..=3).contains(&settings.dimensions) {
+        return Err(Error::Analysis(emb_analysis::Error::Settings(format!(
+            "maps have 2 or 3 dimensions, not {}",
+            settings.dimensions
+        ))));
+    }
+    let rows = snapshot.rows();
+    let (coordinates, explained) = match settings.method {
+        ProjectionMethod::Pca => {
+            let mut pca_settings = pca::Settings::new(settings.dimensions);
+            pca_settings.seed = settings.seed;
+            let result = pca::pca(rows, &pca_settings)?;
+            (result.coordinates, Some(result.explained_variance_ratio))
+        }
+    };
+    Ok(Projection {
+        method: settings.method,
+        dimensions: settings.dimensions,
+        ids: snapshot.ids.clone(),
+        coordinates,
+        explained_variance_ratio: explained,
+        generation: generation_text(snapshot.generation()),
+    })
+}
