@@ -1,5 +1,5 @@
 //! What people do with embeddings once they have them, as pure functions over vectors:
-//! clustering ([`kmeans`]), 2-D maps ([`pca`], [`umap`]), nearest-neighbour graphs
+//! clustering ([`kmeans`], [`hdbscan`]), 2-D maps ([`pca`], [`umap`], [`tsne`]), nearest-neighbour graphs
 //! ([`neighbours`]) and the quality measures that check them ([`quality`], [`trustworthiness`]).
 //!
 //! Every function takes its vectors as [`Rows`], a borrowed row-major matrix, and a settings
@@ -16,6 +16,7 @@
 #![warn(missing_docs)]
 
 pub mod classify;
+pub mod hdbscan;
 pub mod kmeans;
 pub mod labels;
 pub mod linear;
@@ -25,6 +26,7 @@ pub mod pca;
 pub mod quality;
 pub mod random;
 pub mod trustworthiness;
+pub mod tsne;
 pub mod umap;
 
 /// A `Result` whose error is [`Error`].

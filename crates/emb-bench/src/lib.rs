@@ -144,3 +144,45 @@ fn read_npy<T>(path: &str, descr: &str, decode: fn([u8; 4]) -> T) -> anyhow::Res
         .collect();
     Ok(Npy { rows, columns, values })
 }
+
+/// Writes a float32 matrix as a NumPy `.npy` file.
+pub fn write_npy_f32(
+    path: &str,
+    rows: usize,
+    columns: usize,
+    values: &[f32],
+) -> anyhow::Result<()> {
+    write_npy(path, "<f4", rows, columns, values.iter().flat_map(|value| value.to_le_bytes()))
+}
+
+/// Writes an int32 matrix as a NumPy `.npy` file.
+pub fn write_npy_i32(
+    path: &str,
+    rows: usize,
+    columns: usize,
+    values: &[i32],
+) -> anyhow::Result<()> {
+    write_npy(path, "<i4", rows, columns, values.iter().flat_map(|value| value.to_le_bytes()))
+}
+
+fn write_npy(
+    path: &str,
+    descr: &str,
+    rows: usize,
+    columns: usize,
+    data: impl Iterator<Item = u8>,
+) -> anyhow::Result<()> {
+    let mut header =
+        format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': ({rows}, {columns}), }}");
+    // Version 1: magic, version, 2-byte header length; the data starts on a 64-byte boundary.
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    bytes.extend_from_slice(&u16::try_from(header.len())?.to_le_bytes());
+    bytes.extend_from_slice(header.as_bytes());
+    bytes.extend(data);
+    anyhow::ensure!(bytes.len() == 10 + header.len() + rows * columns * 4, "{path}: wrong size");
+    std::fs::write(path, bytes).map_err(|error| anyhow::anyhow!("{path}: {error}"))
+}
