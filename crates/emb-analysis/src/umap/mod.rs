@@ -41,8 +41,11 @@ use crate::{Error, Result, Rows};
 use curve::Curve;
 use optimise::Schedule;
 
-/// [`NeighbourSearch::Automatic`] searches exactly up to this many rows.
-pub const EXACT_UP_TO: usize = 50_000;
+/// [`NeighbourSearch::Automatic`] searches exactly up to this many rows. Near it the two
+/// searches cost about the same: on 100,000 word vectors (glove100) of 100 dimensions on two busy cores,
+/// the exact search took 52 s and the HNSW graph 65 s, and the maps scored the same
+/// trustworthiness (0.8677 and 0.8679); past it the exact search's `n²` work grows faster.
+pub const EXACT_UP_TO: usize = 100_000;
 /// Points above which the default number of epochs drops from 500 to 200, as in umap-learn.
 const LARGE: usize = 10_000;
 
@@ -291,15 +294,18 @@ pub struct Timings {
 /// Maps `rows` to `settings.dimensions` dimensions by UMAP.
 ///
 /// Fails with [`Error::Settings`] when a setting is out of range or there are no more rows
-/// than `settings.neighbours`, and with [`Error::Vectors`] when a value is not finite.
+/// than `settings.neighbours` (or `settings.dimensions`), and with [`Error::Vectors`] when a
+/// value is not finite.
 pub fn project(rows: Rows, settings: &Settings) -> Result<Projection> {
     settings.check()?;
     rows.check(1)?;
     let count = rows.len();
-    if count <= settings.neighbours {
+    if count <= settings.neighbours.max(settings.dimensions) {
         return Err(Error::Settings(format!(
-            "UMAP with {} neighbours needs more than {} rows; {count} given",
-            settings.neighbours, settings.neighbours
+            "UMAP with {} neighbours to {} dimensions needs more than {} rows; {count} given",
+            settings.neighbours,
+            settings.dimensions,
+            settings.neighbours.max(settings.dimensions)
         )));
     }
     let started = Instant::now();
@@ -545,6 +551,10 @@ mod tests {
         let settings = Settings::default();
         assert!(matches!(project(rows, &settings), Err(Error::Settings(_))));
         let enough = Rows::new(&values[..8], 4).unwrap();
+        let twenty = vec![1.0_f32; 20 * 4];
+        let twenty = Rows::new(&twenty, 4).unwrap();
+        let too_many_dimensions = settings.neighbours(5).dimensions(20);
+        assert!(matches!(project(twenty, &too_many_dimensions), Err(Error::Settings(_))));
         for bad in [
             settings.neighbours(1),
             settings.dimensions(0),
