@@ -19,6 +19,10 @@ pub struct ClusterArgs {
     /// The largest k tried when -k is not given.
     #[arg(long, default_value_t = 20, conflicts_with = "k")]
     pub max_k: usize,
+    /// Density clustering (HDBSCAN) instead of k-means: as many clusters as there are dense
+    /// regions of at least this many items; the rest is noise.
+    #[arg(long, value_name = "MIN_CLUSTER_SIZE", conflicts_with_all = ["k", "max_k"])]
+    pub density: Option<usize>,
     /// Words in each cluster's name (from its stored content; 0: no names).
     #[arg(long, default_value_t = 3)]
     pub terms: usize,
@@ -53,6 +57,8 @@ pub enum ProjectionMethodArg {
     Pca,
     /// UMAP: neighbours stay neighbours; the usual map of embeddings.
     Umap,
+    /// t-SNE (Barnes-Hut): tight local groups, slower.
+    Tsne,
 }
 
 /// `emb project`.

@@ -9,9 +9,10 @@ use crate::output::Printer;
 pub fn run(arguments: &ClusterArgs) -> Result<()> {
     let mut database = super::open_database(&arguments.database)?;
     let settings = ClusterSettings {
-        method: match arguments.k {
-            Some(k) => ClusterMethod::KMeans { k },
-            None => ClusterMethod::Auto { max_k: arguments.max_k },
+        method: match (arguments.k, arguments.density) {
+            (Some(k), _) => ClusterMethod::KMeans { k },
+            (None, Some(min_cluster_size)) => ClusterMethod::Density { min_cluster_size },
+            (None, None) => ClusterMethod::Auto { max_k: arguments.max_k },
         },
         labels: arguments.terms > 0,
         label_terms: arguments.terms,
@@ -72,12 +73,17 @@ pub fn run(arguments: &ClusterArgs) -> Result<()> {
         printer.line(&serde_json::to_string_pretty(&clustering.clusters)?)?;
     }
     printer.finish()?;
+    let noise = if clustering.noise.is_empty() {
+        String::new()
+    } else {
+        format!(", {} items in none (noise)", clustering.noise.len())
+    };
     let silhouette =
         clustering.silhouette.map_or_else(String::new, |s| format!(", silhouette {s:.3}"));
     let chosen =
         if clustering.tried.is_empty() { String::new() } else { " (chosen by silhouette)".into() };
     eprintln!(
-        "{}: {} clusters{chosen}{silhouette} in {seconds:.1} s{}",
+        "{}: {} clusters{chosen}{noise}{silhouette} in {seconds:.1} s{}",
         arguments.collection,
         clustering.clusters.len(),
         if arguments.save.is_some() { "; saved to metadata" } else { "" }

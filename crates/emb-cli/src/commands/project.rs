@@ -72,6 +72,7 @@ pub fn method(choice: ProjectionMethodArg) -> ProjectionMethod {
     match choice {
         ProjectionMethodArg::Pca => ProjectionMethod::Pca,
         ProjectionMethodArg::Umap => ProjectionMethod::Umap,
+        ProjectionMethodArg::Tsne => ProjectionMethod::Tsne,
     }
 }
 

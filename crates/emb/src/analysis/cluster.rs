@@ -1,7 +1,7 @@
-//! `Database::cluster`: k-means (a given k, or the k with the best silhouette) with each
-//! cluster named by its distinctive words.
+//! `Database::cluster`: k-means (a given k, or the k with the best silhouette) or density
+//! clustering (HDBSCAN), with each cluster named by its distinctive words.
 
-use emb_analysis::{kmeans, labels, quality};
+use emb_analysis::{hdbscan, kmeans, labels, quality};
 use serde::Serialize;
 
 use super::Snapshot;
@@ -19,6 +19,11 @@ pub enum ClusterMethod {
     Auto {
         /// The largest k tried.
         max_k: usize,
+    },
+    /// HDBSCAN: clusters are dense regions, as many as there are; items in none are noise.
+    Density {
+        /// The fewest items a cluster may have.
+        min_cluster_size: usize,
     },
 }
 
@@ -80,6 +85,8 @@ pub struct Member {
 pub struct Clustering {
     /// The clusters, largest first.
     pub clusters: Vec<Cluster>,
+    /// Items in no cluster (density clustering's noise).
+    pub noise: Vec<Member>,
     /// The mean silhouette of the clustering (on up to 2,000 sampled items).
     pub silhouette: Option<f64>,
     /// For `Auto`: each k tried and its silhouette.
@@ -124,8 +131,10 @@ pub fn cluster_snapshot(snapshot: &Snapshot, settings: &ClusterSettings) -> Resu
     let silhouette =
         |labels: &[usize]| quality::silhouette(rows, labels, SILHOUETTE_SAMPLE, settings.seed);
     let mut tried = Vec::new();
-    let result = match settings.method {
-        ClusterMethod::KMeans { k } => run(k, settings.starts)?,
+    let labels: Vec<Option<usize>> = match settings.method {
+        ClusterMethod::KMeans { k } => {
+            run(k, settings.starts)?.labels.into_iter().map(Some).collect()
+        }
         ClusterMethod::Auto { max_k } => {
             let largest = max_k.min(snapshot.len() - 1).max(2);
             let mut best: Option<(f64, usize)> = None;
@@ -137,35 +146,74 @@ pub fn cluster_snapshot(snapshot: &Snapshot, settings: &ClusterSettings) -> Resu
                 }
             }
             run(best.expect("k = 2 was tried").1, settings.starts)?
+                .labels
+                .into_iter()
+                .map(Some)
+                .collect()
+        }
+        ClusterMethod::Density { min_cluster_size } => {
+            let density = hdbscan::Settings { min_cluster_size, ..hdbscan::Settings::default() };
+            hdbscan::cluster(rows, &density)?.labels
         }
     };
-    let score = if result.k >= 2 { Some(silhouette(&result.labels)?) } else { None };
-    // Largest cluster first; items nearest their centre first.
-    let sizes = result.sizes();
-    let mut order: Vec<usize> = (0..result.k).collect();
+    let k = labels.iter().flatten().max().map_or(0, |&label| label + 1);
+    let mut sizes = vec![0_usize; k];
+    for &label in labels.iter().flatten() {
+        sizes[label] += 1;
+    }
+    // The silhouette of the clustered items (noise left out).
+    let clustered: Vec<usize> = (0..labels.len()).filter(|&row| labels[row].is_some()).collect();
+    let score = if k >= 2 && clustered.len() > k {
+        let values: Vec<f32> =
+            clustered.iter().flat_map(|&row| rows.row(row).iter().copied()).collect();
+        let assigned: Vec<usize> = clustered.iter().filter_map(|&row| labels[row]).collect();
+        let subset = emb_analysis::Rows::new(&values, rows.dimensions())?;
+        Some(quality::silhouette(subset, &assigned, SILHOUETTE_SAMPLE, settings.seed)?)
+    } else {
+        None
+    };
+    // Largest cluster first; items nearest their cluster's mean first.
+    let mut order: Vec<usize> = (0..k).collect();
     order.sort_by(|&a, &b| sizes[b].cmp(&sizes[a]).then(a.cmp(&b)));
-    let mut renumber = vec![0; result.k];
+    let mut renumber = vec![0; k];
     for (new, &old) in order.iter().enumerate() {
         renumber[old] = new;
     }
-    let labels: Vec<usize> = result.labels.iter().map(|&label| renumber[label]).collect();
+    let labels: Vec<Option<usize>> =
+        labels.iter().map(|label| label.map(|label| renumber[label])).collect();
     let names = if settings.labels && snapshot.contents.iter().any(Option::is_some) {
         let texts: Vec<&str> =
             snapshot.contents.iter().map(|c| c.as_deref().unwrap_or("")).collect();
-        let assigned: Vec<Option<usize>> = labels.iter().map(|&label| Some(label)).collect();
         let label_settings =
             labels::Settings { terms: settings.label_terms, ..labels::Settings::default() };
-        labels::distinctive_terms(&texts, &assigned, result.k, &label_settings)
+        labels::distinctive_terms(&texts, &labels, k, &label_settings)
             .iter()
             .map(|terms| Some(labels::label(terms)).filter(|label| !label.is_empty()))
             .collect()
     } else {
-        vec![None; result.k]
+        vec![None; k]
     };
-    let mut members: Vec<Vec<(f32, usize)>> = vec![Vec::new(); result.k];
-    for (row, &label) in labels.iter().enumerate() {
-        let centre = result.centroid(order[label]);
-        members[label].push((emb_core::distance::squared_l2(rows.row(row), centre), row));
+    let dimensions = rows.dimensions();
+    let mut means = vec![0.0_f32; k * dimensions];
+    for (row, label) in labels.iter().enumerate() {
+        if let Some(label) = label {
+            for (total, &value) in
+                means[label * dimensions..(label + 1) * dimensions].iter_mut().zip(rows.row(row))
+            {
+                *total += value / sizes[order[*label]] as f32;
+            }
+        }
+    }
+    let mut members: Vec<Vec<(f32, usize)>> = vec![Vec::new(); k];
+    let mut noise = Vec::new();
+    for (row, label) in labels.iter().enumerate() {
+        match label {
+            Some(label) => {
+                let mean = &means[label * dimensions..(label + 1) * dimensions];
+                members[*label].push((emb_core::distance::squared_l2(rows.row(row), mean), row));
+            }
+            None => noise.push(member(snapshot, row)),
+        }
     }
     let clusters = members
         .into_iter()
@@ -177,15 +225,13 @@ pub fn cluster_snapshot(snapshot: &Snapshot, settings: &ClusterSettings) -> Resu
                 label: names[id].clone(),
                 summary: None,
                 size: items.len(),
-                items: items
-                    .into_iter()
-                    .map(|(_, row)| Member {
-                        id: snapshot.ids[row].clone(),
-                        content: snapshot.contents[row].clone(),
-                    })
-                    .collect(),
+                items: items.into_iter().map(|(_, row)| member(snapshot, row)).collect(),
             }
         })
         .collect();
-    Ok(Clustering { clusters, silhouette: score, tried })
+    Ok(Clustering { clusters, noise, silhouette: score, tried })
+}
+
+fn member(snapshot: &Snapshot, row: usize) -> Member {
+    Member { id: snapshot.ids[row].clone(), content: snapshot.contents[row].clone() }
 }

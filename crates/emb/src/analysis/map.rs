@@ -99,7 +99,7 @@ impl Database {
                     numbers[row] = Some(cluster.to_string());
                 }
             }
-            let mut field = Field::category("cluster", numbers);
+            let mut field = Field::category("cluster", numbers).with_missing("noise");
             for cluster in &clustering.clusters {
                 if let Some(label) = cluster.summary.as_ref().or(cluster.label.as_ref()) {
                     field = field.with_label(cluster.id.to_string(), label.clone());

@@ -1,7 +1,7 @@
-//! `Database::project`: 2-D or 3-D coordinates of every item (PCA or UMAP), kept beside the database
+//! `Database::project`: 2-D or 3-D coordinates of every item (PCA, UMAP or t-SNE), kept beside the database
 //! for the map until the collection changes.
 
-use emb_analysis::{pca, umap};
+use emb_analysis::{pca, tsne, umap};
 use emb_core::Store;
 use serde::{Deserialize, Serialize};
 
@@ -16,6 +16,8 @@ pub enum ProjectionMethod {
     Pca,
     /// UMAP: keeps each item near its nearest neighbours; the usual map of embeddings.
     Umap,
+    /// t-SNE (Barnes-Hut): tight local groups, slower.
+    Tsne,
 }
 
 impl std::fmt::Display for ProjectionMethod {
@@ -23,6 +25,7 @@ impl std::fmt::Display for ProjectionMethod {
         formatter.write_str(match self {
             ProjectionMethod::Pca => "pca",
             ProjectionMethod::Umap => "umap",
+            ProjectionMethod::Tsne => "tsne",
         })
     }
 }
@@ -132,8 +135,17 @@ pub fn project_snapshot(snapshot: &Snapshot, settings: &ProjectionSettings) -> R
             (result.coordinates, Some(result.explained_variance_ratio))
         }
         ProjectionMethod::Umap => {
-            let umap_settings = umap::Settings::default().dimensions(settings.dimensions).seed(settings.seed);
+            let umap_settings =
+                umap::Settings::default().dimensions(settings.dimensions).seed(settings.seed);
             (umap::project(rows, &umap_settings)?.coordinates, None)
+        }
+        ProjectionMethod::Tsne => {
+            let tsne_settings = tsne::Settings {
+                dimensions: settings.dimensions,
+                seed: settings.seed,
+                ..tsne::Settings::default()
+            };
+            (tsne::project(rows, &tsne_settings)?.coordinates, None)
         }
     };
     Ok(Projection {
