@@ -1,6 +1,7 @@
 //! What people do with embeddings once they have them, as pure functions over vectors:
-//! clustering ([`kmeans`]), 2-D maps ([`pca`]), nearest-neighbour graphs ([`neighbours`]) and
-//! the quality measures that check them ([`quality`]).
+//! clustering ([`kmeans`], and by density [`hdbscan`]), 2-D maps ([`pca`], [`tsne`]),
+//! nearest-neighbour graphs ([`neighbours`]) and the quality measures that check them
+//! ([`quality`]).
 //!
 //! Every function takes its vectors as [`Rows`], a borrowed row-major matrix, and a settings
 //! struct; randomised ones take a seed, so a result can be reproduced.
