@@ -1,7 +1,6 @@
 //! What people do with embeddings once they have them, as pure functions over vectors:
-//! clustering ([`kmeans`], and by density [`hdbscan`]), 2-D maps ([`pca`], [`tsne`]),
-//! nearest-neighbour graphs ([`neighbours`]) and the quality measures that check them
-//! ([`quality`]).
+//! clustering ([`kmeans`], [`hdbscan`]), 2-D maps ([`pca`], [`umap`], [`tsne`]), nearest-neighbour graphs
+//! ([`neighbours`]) and the quality measures that check them ([`quality`], [`trustworthiness`]).
 //!
 //! Every function takes its vectors as [`Rows`], a borrowed row-major matrix, and a settings
 //! struct; randomised ones take a seed, so a result can be reproduced.
@@ -26,7 +25,9 @@ pub mod neighbours;
 pub mod pca;
 pub mod quality;
 pub mod random;
+pub mod trustworthiness;
 pub mod tsne;
+pub mod umap;
 
 /// A `Result` whose error is [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -51,6 +51,8 @@ pub struct ClusterArgs {
 pub enum ProjectionMethodArg {
     /// Principal components: fast, linear.
     Pca,
+    /// UMAP: neighbours stay neighbours; the usual map of embeddings.
+    Umap,
 }
 
 /// `emb project`.
@@ -59,7 +61,7 @@ pub struct ProjectArgs {
     /// The collection.
     pub collection: String,
     /// How to flatten.
-    #[arg(long, value_enum, default_value = "pca")]
+    #[arg(long, value_enum, default_value = "umap")]
     pub method: ProjectionMethodArg,
     /// Coordinates per item: 2 or 3.
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u8).range(2..=3))]
@@ -237,7 +239,7 @@ pub struct PlotArgs {
     pub output: PathBuf,
     /// How to flatten the vectors (a projection stored by `emb project` is reused while the
     /// collection is unchanged).
-    #[arg(long, value_enum, default_value = "pca")]
+    #[arg(long, value_enum, default_value = "umap")]
     pub method: ProjectionMethodArg,
     /// What colours the points: cluster, or metadata.FIELD (the page can switch among all).
     #[arg(long, visible_alias = "colour-by", default_value = "cluster")]

@@ -86,11 +86,11 @@ pub enum Command {
     ///           emb cluster docs --save topic        (stores each cluster number and name in metadata)
     #[command(verbatim_doc_comment)]
     Cluster(ClusterArgs),
-    /// Flatten a collection's vectors to 2-D or 3-D coordinates (PCA), for maps.
+    /// Flatten a collection's vectors to 2-D or 3-D coordinates (UMAP or PCA), for maps.
     ///
     /// Prints JSON lines {"id", "x", "y"} (or writes CSV / JSON with -o); the coordinates are
     /// also kept beside the database for `emb plot` until the collection changes.
-    /// Example: emb project docs --method pca -o docs-map.csv
+    /// Example: emb project docs --method umap -o docs-map.csv
     #[command(verbatim_doc_comment)]
     Project(ProjectArgs),
     /// Draw a collection as a map: a PNG or SVG figure with a legend and cluster names, or a

@@ -71,6 +71,7 @@ pub fn run(arguments: &ProjectArgs) -> Result<()> {
 pub fn method(choice: ProjectionMethodArg) -> ProjectionMethod {
     match choice {
         ProjectionMethodArg::Pca => ProjectionMethod::Pca,
+        ProjectionMethodArg::Umap => ProjectionMethod::Umap,
     }
 }
 

@@ -1,7 +1,7 @@
-//! `Database::project`: 2-D or 3-D coordinates of every item (PCA), kept beside the database
+//! `Database::project`: 2-D or 3-D coordinates of every item (PCA or UMAP), kept beside the database
 //! for the map until the collection changes.
 
-use emb_analysis::pca;
+use emb_analysis::{pca, umap};
 use emb_core::Store;
 use serde::{Deserialize, Serialize};
 
@@ -14,12 +14,15 @@ use crate::{Database, Error, Result};
 pub enum ProjectionMethod {
     /// Principal components: fast, linear, keeps global distances.
     Pca,
+    /// UMAP: keeps each item near its nearest neighbours; the usual map of embeddings.
+    Umap,
 }
 
 impl std::fmt::Display for ProjectionMethod {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         formatter.write_str(match self {
             ProjectionMethod::Pca => "pca",
+            ProjectionMethod::Umap => "umap",
         })
     }
 }
@@ -27,7 +30,7 @@ impl std::fmt::Display for ProjectionMethod {
 /// How to project a collection.
 #[derive(Clone, Debug)]
 pub struct ProjectionSettings {
-    /// The method. Default PCA.
+    /// The method. Default UMAP.
     pub method: ProjectionMethod,
     /// 2 or 3. Default 2.
     pub dimensions: usize,
@@ -37,7 +40,7 @@ pub struct ProjectionSettings {
 
 impl Default for ProjectionSettings {
     fn default() -> Self {
-        Self { method: ProjectionMethod::Pca, dimensions: 2, seed: 0 }
+        Self { method: ProjectionMethod::Umap, dimensions: 2, seed: 0 }
     }
 }
 
@@ -127,6 +130,10 @@ pub fn project_snapshot(snapshot: &Snapshot, settings: &ProjectionSettings) -> R
             pca_settings.seed = settings.seed;
             let result = pca::pca(rows, &pca_settings)?;
             (result.coordinates, Some(result.explained_variance_ratio))
+        }
+        ProjectionMethod::Umap => {
+            let umap_settings = umap::Settings::default().dimensions(settings.dimensions).seed(settings.seed);
+            (umap::project(rows, &umap_settings)?.coordinates, None)
         }
     };
     Ok(Projection {
