@@ -75,35 +75,6 @@ pub fn read_npy_i32(path: &str) -> anyhow::Result<Npy<i32>> {
     read_npy(path, "<i4", i32::from_le_bytes)
 }
 
-/// Writes a `rows × columns` float32 matrix (row-major `values`) as a NumPy `.npy` file.
-pub fn write_npy_f32(
-    path: &str,
-    rows: usize,
-    columns: usize,
-    values: &[f32],
-) -> anyhow::Result<()> {
-    anyhow::ensure!(
-        values.len() == rows * columns,
-        "{} values for {rows} x {columns}",
-        values.len()
-    );
-    let mut header =
-        format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {columns}), }}");
-    // Magic (6) + version (2) + length (2) + header + newline: a multiple of 64 bytes.
-    while (10 + header.len() + 1) % 64 != 0 {
-        header.push(' ');
-    }
-    header.push('\n');
-    let mut bytes = Vec::with_capacity(10 + header.len() + values.len() * 4);
-    bytes.extend_from_slice(b"\x93NUMPY\x01\x00");
-    bytes.extend_from_slice(&u16::try_from(header.len())?.to_le_bytes());
-    bytes.extend_from_slice(header.as_bytes());
-    for value in values {
-        bytes.extend_from_slice(&value.to_le_bytes());
-    }
-    std::fs::write(path, bytes).map_err(|error| anyhow::anyhow!("{path}: {error}"))
-}
-
 fn read_npy<T>(path: &str, descr: &str, decode: fn([u8; 4]) -> T) -> anyhow::Result<Npy<T>> {
     let bytes = std::fs::read(path).map_err(|error| anyhow::anyhow!("{path}: {error}"))?;
     anyhow::ensure!(bytes.len() > 10 && &bytes[..6] == b"\x93NUMPY", "{path}: not an .npy file");
@@ -145,7 +116,7 @@ fn read_npy<T>(path: &str, descr: &str, decode: fn([u8; 4]) -> T) -> anyhow::Res
     Ok(Npy { rows, columns, values })
 }
 
-/// Writes a float32 matrix as a NumPy `.npy` file.
+/// Writes a `rows × columns` float32 matrix (row-major `values`) as a NumPy `.npy` file.
 pub fn write_npy_f32(
     path: &str,
     rows: usize,
@@ -155,7 +126,7 @@ pub fn write_npy_f32(
     write_npy(path, "<f4", rows, columns, values.iter().flat_map(|value| value.to_le_bytes()))
 }
 
-/// Writes an int32 matrix as a NumPy `.npy` file.
+/// Writes a `rows × columns` int32 matrix (row-major `values`) as a NumPy `.npy` file.
 pub fn write_npy_i32(
     path: &str,
     rows: usize,
@@ -183,6 +154,10 @@ fn write_npy(
     bytes.extend_from_slice(&u16::try_from(header.len())?.to_le_bytes());
     bytes.extend_from_slice(header.as_bytes());
     bytes.extend(data);
-    anyhow::ensure!(bytes.len() == 10 + header.len() + rows * columns * 4, "{path}: wrong size");
+    anyhow::ensure!(
+        bytes.len() == 10 + header.len() + rows * columns * 4,
+        "{path}: {} values for {rows} x {columns}",
+        (bytes.len() - 10 - header.len()) / 4
+    );
     std::fs::write(path, bytes).map_err(|error| anyhow::anyhow!("{path}: {error}"))
 }
