@@ -132,7 +132,8 @@ pub fn project_snapshot(snapshot: &Snapshot, settings: &ProjectionSettings) -> R
             (result.coordinates, Some(result.explained_variance_ratio))
         }
         ProjectionMethod::Umap => {
-            let umap_settings = umap::Settings::default().dimensions(settings.dimensions).seed(settings.seed);
+            let umap_settings =
+                umap::Settings::default().dimensions(settings.dimensions).seed(settings.seed);
             (umap::project(rows, &umap_settings)?.coordinates, None)
         }
     };
