@@ -116,7 +116,7 @@ fn read_npy<T>(path: &str, descr: &str, decode: fn([u8; 4]) -> T) -> anyhow::Res
     Ok(Npy { rows, columns, values })
 }
 
-/// Writes a float32 matrix as a NumPy `.npy` file.
+/// Writes a `rows × columns` float32 matrix (row-major `values`) as a NumPy `.npy` file.
 pub fn write_npy_f32(
     path: &str,
     rows: usize,
@@ -126,7 +126,7 @@ pub fn write_npy_f32(
     write_npy(path, "<f4", rows, columns, values.iter().flat_map(|value| value.to_le_bytes()))
 }
 
-/// Writes an int32 matrix as a NumPy `.npy` file.
+/// Writes a `rows × columns` int32 matrix (row-major `values`) as a NumPy `.npy` file.
 pub fn write_npy_i32(
     path: &str,
     rows: usize,
@@ -154,6 +154,10 @@ fn write_npy(
     bytes.extend_from_slice(&u16::try_from(header.len())?.to_le_bytes());
     bytes.extend_from_slice(header.as_bytes());
     bytes.extend(data);
-    anyhow::ensure!(bytes.len() == 10 + header.len() + rows * columns * 4, "{path}: wrong size");
+    anyhow::ensure!(
+        bytes.len() == 10 + header.len() + rows * columns * 4,
+        "{path}: {} values for {rows} x {columns}",
+        (bytes.len() - 10 - header.len()) / 4
+    );
     std::fs::write(path, bytes).map_err(|error| anyhow::anyhow!("{path}: {error}"))
 }

@@ -19,6 +19,7 @@
 
 use super::spanning_tree::Edge;
 use super::union_find::UnionFind;
+use super::Clustering;
 
 /// One node of the dendrogram: two nodes (point `i < n`, or merge `i - n`) joined at a
 /// distance.
@@ -38,21 +39,13 @@ struct Cluster {
     stability: f64,
 }
 
-/// The flat clustering the hierarchy selects.
-#[derive(Clone, Debug)]
-pub(super) struct Selection {
-    pub labels: Vec<Option<usize>>,
-    pub strengths: Vec<f32>,
-    pub stabilities: Vec<f64>,
-}
-
 /// The clusters of `count` points joined by the spanning tree `edges`.
 pub(super) fn select(
     count: usize,
     mut edges: Vec<Edge>,
     min_cluster_size: usize,
     allow_single_cluster: bool,
-) -> Selection {
+) -> Clustering {
     edges.sort_unstable_by(|a, b| {
         a.weight.total_cmp(&b.weight).then(a.low.cmp(&b.low)).then(a.high.cmp(&b.high))
     });
@@ -192,7 +185,7 @@ fn excess_of_mass(clusters: &[Cluster], allow_single_cluster: bool) -> Vec<bool>
     selected
 }
 
-fn label(condensed: &Condensed, chosen: &[bool]) -> Selection {
+fn label(condensed: &Condensed, chosen: &[bool]) -> Clustering {
     let clusters = &condensed.clusters;
     let mut label_of = vec![None; clusters.len()];
     let mut stabilities = Vec::new();
@@ -221,7 +214,7 @@ fn label(condensed: &Condensed, chosen: &[bool]) -> Selection {
             Some(label) => (lambda / densest[label]) as f32,
         })
         .collect();
-    Selection { labels, strengths, stabilities }
+    Clustering { labels, strengths, stabilities }
 }
 
 #[cfg(test)]

@@ -6,9 +6,9 @@
 //!    included (scikit-learn's convention).
 //! 2. The minimum spanning tree of the mutual reachability distance `max(core(a), core(b),
 //!    d(a, b))`, exactly, by Borůvka's rounds over a k-nearest-neighbour graph with a scan of
-//!    all rows (GEMM blocks) for the points the graph cannot settle ([`spanning_tree`]).
+//!    all rows (GEMM blocks) for the points the graph cannot settle (`spanning_tree.rs`).
 //! 3. The single-linkage hierarchy of that tree, condensed by `min_cluster_size`, and the
-//!    clusters that maximise the total stability (excess of mass) ([`hierarchy`]). Merges at
+//!    clusters that maximise the total stability (excess of mass) (`hierarchy.rs`). Merges at
 //!    the same distance are taken together, so the result does not depend on how the points
 //!    are numbered; scikit-learn joins tied merges one at a time, in the order its sort leaves
 //!    them, which at small `min_cluster_size` can move points between neighbouring clusters.
@@ -115,13 +115,7 @@ pub fn cluster(rows: Rows, settings: &Settings) -> Result<Clustering> {
         )));
     }
     let (edges, _) = spanning_tree::minimum_spanning_tree(rows, settings.metric, min_samples)?;
-    let selection =
-        hierarchy::select(count, edges, settings.min_cluster_size, settings.allow_single_cluster);
-    Ok(Clustering {
-        labels: selection.labels,
-        strengths: selection.strengths,
-        stabilities: selection.stabilities,
-    })
+    Ok(hierarchy::select(count, edges, settings.min_cluster_size, settings.allow_single_cluster))
 }
 
 #[cfg(test)]
