@@ -38,6 +38,9 @@ build-bench:
 
 bench: build-bench build model peers
 	python3 bench/cluster_speed.py
+	python3 bench/umap_speed.py
+	python3 bench/tsne_speed.py
+	python3 bench/hdbscan_speed.py
 	python3 bench/embed_speed.py
 	python3 bench/ingest_speed.py
 	python3 bench/ann_data.py glove100 minilm20k
