@@ -111,6 +111,21 @@ fn clusters_follow_the_topics_carry_names_and_can_be_saved() {
     assert!(hit["metadata"]["cluster_label"].is_string(), "{hit}");
     assert!(hit["metadata"]["topic"].is_string(), "{hit}");
 
+    // Density clustering finds the topics without k, and may leave items out as noise.
+    let (stdout, stderr) = success(sandbox.emb().args([
+        "cluster",
+        "notes",
+        "--method",
+        "hdbscan",
+        "--min-cluster-size",
+        "4",
+    ]));
+    let clusters: Vec<serde_json::Value> = serde_json::from_str(&stdout).expect("a JSON array");
+    assert!((2..=4).contains(&clusters.len()), "{stderr}\n{stdout}");
+    let stderr =
+        failure(sandbox.emb().args(["cluster", "notes", "--method", "hdbscan", "-k", "3"]));
+    assert!(stderr.contains("hdbscan finds its own"), "{stderr}");
+
     // Without -k the number of clusters is chosen, and the table form prints.
     let (table, stderr) =
         success(sandbox.emb().args(["cluster", "notes", "--max-k", "6", "--table"]));

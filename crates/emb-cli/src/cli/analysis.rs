@@ -19,10 +19,13 @@ pub struct ClusterArgs {
     /// The largest k tried when -k is not given.
     #[arg(long, default_value_t = 20, conflicts_with = "k")]
     pub max_k: usize,
-    /// Density clustering (HDBSCAN) instead of k-means: as many clusters as there are dense
-    /// regions of at least this many items; the rest is noise.
-    #[arg(long, value_name = "MIN_CLUSTER_SIZE", conflicts_with_all = ["k", "max_k"])]
-    pub density: Option<usize>,
+    /// kmeans (a given -k, or the k with the best silhouette), or hdbscan: as many clusters as
+    /// there are dense regions of at least --min-cluster-size items; the rest is noise.
+    #[arg(long, value_enum, default_value = "kmeans")]
+    pub method: ClusterMethodArg,
+    /// The fewest items an hdbscan cluster may have.
+    #[arg(long, default_value_t = 5)]
+    pub min_cluster_size: usize,
     /// Words in each cluster's name (from its stored content; 0: no names).
     #[arg(long, default_value_t = 3)]
     pub terms: usize,
@@ -48,6 +51,15 @@ pub struct ClusterArgs {
     pub seed: u64,
     #[command(flatten)]
     pub database: DatabaseArgs,
+}
+
+/// Clustering methods on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ClusterMethodArg {
+    /// k-means.
+    Kmeans,
+    /// Density clustering; items in no dense region are noise.
+    Hdbscan,
 }
 
 /// Projection methods on the command line.

@@ -82,6 +82,7 @@ pub enum Command {
     /// "content"}]}], largest cluster first, items nearest their cluster's centre first.
     /// Without -k, tries k = 2..--max-k and keeps the k with the best silhouette.
     /// Examples: emb cluster docs -k 8
+    ///           emb cluster docs --method hdbscan --min-cluster-size 10
     ///           emb cluster docs --table
     ///           emb cluster docs --save topic        (stores each cluster number and name in metadata)
     #[command(verbatim_doc_comment)]

@@ -1,18 +1,23 @@
 //! `emb cluster`: clusters of a collection, named by their distinctive words.
 
-use anyhow::Result;
+use anyhow::{bail, Result};
 use emb::analysis::{ClusterMethod, ClusterSettings};
 
-use crate::cli::ClusterArgs;
+use crate::cli::{ClusterArgs, ClusterMethodArg};
 use crate::output::Printer;
 
 pub fn run(arguments: &ClusterArgs) -> Result<()> {
     let mut database = super::open_database(&arguments.database)?;
     let settings = ClusterSettings {
-        method: match (arguments.k, arguments.density) {
-            (Some(k), _) => ClusterMethod::KMeans { k },
-            (None, Some(min_cluster_size)) => ClusterMethod::Density { min_cluster_size },
-            (None, None) => ClusterMethod::Auto { max_k: arguments.max_k },
+        method: match (arguments.method, arguments.k) {
+            (ClusterMethodArg::Hdbscan, None) => {
+                ClusterMethod::Density { min_cluster_size: arguments.min_cluster_size }
+            }
+            (ClusterMethodArg::Hdbscan, Some(_)) => {
+                bail!("-k sets the number of k-means clusters; hdbscan finds its own (see --min-cluster-size)")
+            }
+            (ClusterMethodArg::Kmeans, Some(k)) => ClusterMethod::KMeans { k },
+            (ClusterMethodArg::Kmeans, None) => ClusterMethod::Auto { max_k: arguments.max_k },
         },
         labels: arguments.terms > 0,
         label_terms: arguments.terms,
