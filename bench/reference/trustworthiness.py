@@ -69,7 +69,8 @@ def main():
         # ranks them, and near-ties then fall either way; emb ranks exact distances.
         values = [trustworthiness(high.astype(np.float64), low.astype(np.float64), n_neighbors=k)
                   for low in maps.values()]
-        print(f"k {k}: " + ", ".join(f"{name} {float(value)!r}" for name, value in zip(maps, values)))
+        named = (f"{name} {float(value)!r}" for name, value in zip(maps, values))
+        print(f"k {k}: " + ", ".join(named))
 
 
 if __name__ == "__main__":

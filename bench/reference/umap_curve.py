@@ -28,7 +28,8 @@ def main():
         a, b = fit(minimum_distance, spread)
         line = f"min_dist {minimum_distance} spread {spread}: a {float(a)!r} b {float(b)!r}"
         if find_ab_params is not None:
-            line += f" (umap-learn: {tuple(map(float, find_ab_params(spread, minimum_distance)))!r})"
+            theirs = tuple(map(float, find_ab_params(spread, minimum_distance)))
+            line += f" (umap-learn: {theirs!r})"
         print(line)
 
 

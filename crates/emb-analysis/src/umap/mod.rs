@@ -3,11 +3,11 @@
 //! Projection for Dimension Reduction").
 //!
 //! [`project`] runs the method's four steps:
-//! 1. the `k` nearest neighbours of every row ([`crate::neighbours::exact`], or an HNSW graph
-//!    past [`EXACT_UP_TO`] rows, see [`NeighbourSearch`]);
+//! 1. the `neighbours - 1` nearest other rows of every row ([`crate::neighbours::exact`], or
+//!    an HNSW graph past [`EXACT_UP_TO`] rows, see [`NeighbourSearch`]);
 //! 2. the fuzzy graph: each row's distances turned into memberships by a local scale found by
-//!    bisection so that they sum to `log2(k)`, then joined with the reverse memberships by the
-//!    fuzzy union `a + b - a·b`;
+//!    bisection so that they sum to `log2(neighbours)`, then joined with the reverse
+//!    memberships by the fuzzy union `a + b - a·b`;
 //! 3. a starting layout: the graph's spectral embedding, or random points ([`Initialisation`]);
 //! 4. stochastic gradient descent on the fuzzy cross-entropy between the graph and the layout,
 //!    with the low-dimensional similarity `1 / (1 + a·d^(2b))` whose `a` and `b` are fitted to
@@ -42,9 +42,9 @@ use curve::Curve;
 use optimise::Schedule;
 
 /// [`NeighbourSearch::Automatic`] searches exactly up to this many rows. Near it the two
-/// searches cost about the same: on 100,000 word vectors (glove100) of 100 dimensions on two busy cores,
-/// the exact search took 52 s and the HNSW graph 65 s, and the maps scored the same
-/// trustworthiness (0.8677 and 0.8679); past it the exact search's `n²` work grows faster.
+/// searches cost about the same: on 100,000 word vectors (glove100) of 100 dimensions on two
+/// busy cores, the exact search took 52 s and the HNSW graph 65 s, and the maps scored the
+/// same trustworthiness (0.8677 and 0.8679); past it the exact search's `n²` work grows faster.
 pub const EXACT_UP_TO: usize = 100_000;
 /// Points above which the default number of epochs drops from 500 to 200, as in umap-learn.
 const LARGE: usize = 10_000;
