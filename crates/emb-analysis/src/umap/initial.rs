@@ -277,56 +277,12 @@ fn orthonormalise(block: &mut [f64], width: usize, random: &mut Random) {
 }
 
 /// The eigenvalues (descending) and eigenvectors (the columns of a row-major matrix, in the
-/// same order) of a symmetric `size × size` matrix, by cyclic Jacobi rotations.
-fn symmetric_eigen(mut matrix: Vec<f64>, size: usize) -> (Vec<f64>, Vec<f64>) {
-    let mut vectors = vec![0.0; size * size];
-    for index in 0..size {
-        vectors[index * size + index] = 1.0;
-    }
-    let total: f64 = matrix.iter().map(|value| value * value).sum();
-    for _ in 0..100 {
-        let off_diagonal: f64 = (0..size)
-            .flat_map(|row| (0..size).filter(move |&column| column != row).map(move |c| (row, c)))
-            .map(|(row, column)| matrix[row * size + column].powi(2))
-            .sum();
-        if off_diagonal <= 1e-30 * total.max(f64::MIN_POSITIVE) {
-            break;
-        }
-        for p in 0..size {
-            for q in p + 1..size {
-                let coupling = matrix[p * size + q];
-                if coupling.abs() <= f64::MIN_POSITIVE {
-                    continue;
-                }
-                // The rotation in the (p, q) plane that zeroes the coupling.
-                let theta = (matrix[q * size + q] - matrix[p * size + p]) / (2.0 * coupling);
-                let tangent = theta.signum() / (theta.abs() + theta.hypot(1.0));
-                let cosine = tangent.hypot(1.0).recip();
-                let sine = tangent * cosine;
-                for k in 0..size {
-                    let (kp, kq) = (matrix[k * size + p], matrix[k * size + q]);
-                    matrix[k * size + p] = cosine * kp - sine * kq;
-                    matrix[k * size + q] = sine * kp + cosine * kq;
-                }
-                for k in 0..size {
-                    let (pk, qk) = (matrix[p * size + k], matrix[q * size + k]);
-                    matrix[p * size + k] = cosine * pk - sine * qk;
-                    matrix[q * size + k] = sine * pk + cosine * qk;
-                }
-                for k in 0..size {
-                    let (kp, kq) = (vectors[k * size + p], vectors[k * size + q]);
-                    vectors[k * size + p] = cosine * kp - sine * kq;
-                    vectors[k * size + q] = sine * kp + cosine * kq;
-                }
-            }
-        }
-    }
-    let mut order: Vec<usize> = (0..size).collect();
-    order.sort_by(|&a, &b| matrix[b * size + b].total_cmp(&matrix[a * size + a]));
-    let values = order.iter().map(|&index| matrix[index * size + index]).collect();
-    let sorted =
-        (0..size * size).map(|at| vectors[(at / size) * size + order[at % size]]).collect();
-    (values, sorted)
+/// same order) of a symmetric `size × size` matrix: [`crate::pca::symmetric_eigen`]'s cyclic
+/// Jacobi rotations, its eigenvectors laid out as columns.
+fn symmetric_eigen(matrix: Vec<f64>, size: usize) -> (Vec<f64>, Vec<f64>) {
+    let (values, vectors) = crate::pca::symmetric_eigen(&matrix, size);
+    let columns = (0..size * size).map(|at| vectors[at % size][at / size]).collect();
+    (values, columns)
 }
 
 #[cfg(test)]
