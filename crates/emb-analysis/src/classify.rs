@@ -4,7 +4,7 @@
 
 use rayon::prelude::*;
 
-use crate::linear::dot_products;
+use crate::linear::{dot_products, normalised};
 use crate::{Error, Result, Rows};
 
 /// A class for each row and how sure the classifier is (cosine to the centre for
@@ -15,15 +15,6 @@ pub struct Prediction {
     pub class: usize,
     /// The confidence, in the classifier's own terms (see above).
     pub score: f32,
-}
-
-/// Normalised copies of the rows.
-fn unit_rows(rows: Rows) -> Vec<f32> {
-    let mut values = rows.values().to_vec();
-    for row in values.chunks_exact_mut(rows.dimensions()) {
-        emb_core::distance::normalize(row);
-    }
-    values
 }
 
 fn check_labels(rows: Rows, labels: &[usize]) -> Result<usize> {
@@ -60,8 +51,8 @@ pub fn centres(rows: Rows, labels: &[usize]) -> Result<Vec<f32>> {
 pub fn nearest_centre(rows: Rows, centres: Rows) -> Result<Vec<Prediction>> {
     rows.check(0)?;
     check_dimensions(rows, centres)?;
-    let units = unit_rows(rows);
-    let centre_units = unit_rows(centres);
+    let units = normalised(rows);
+    let centre_units = normalised(centres);
     let scores = dot_products(
         Rows::new(&units, rows.dimensions())?,
         Rows::new(&centre_units, centres.dimensions())?,
@@ -94,8 +85,8 @@ pub fn knn(train: Rows, labels: &[usize], rows: Rows, k: usize) -> Result<Vec<Pr
     if k == 0 {
         return Err(Error::Settings("k nearest neighbours needs k >= 1".into()));
     }
-    let train_units = unit_rows(train);
-    let units = unit_rows(rows);
+    let train_units = normalised(train);
+    let units = normalised(rows);
     let train_rows = Rows::new(&train_units, train.dimensions())?;
     let k = k.min(train.len());
     let predictions = units
@@ -167,7 +158,7 @@ impl Logistic {
         }
         let dimensions = rows.dimensions();
         let width = dimensions + 1;
-        let units = unit_rows(rows);
+        let units = normalised(rows);
         let count = rows.len() as f32;
         let mut weights = vec![0.0_f32; classes * width];
         let (mut first, mut second) = (vec![0.0_f32; weights.len()], vec![0.0_f32; weights.len()]);
@@ -229,7 +220,7 @@ impl Logistic {
                 rows.dimensions()
             )));
         }
-        let units = unit_rows(rows);
+        let units = normalised(rows);
         let mut probabilities = vec![0.0_f32; self.classes];
         Ok(units
             .chunks_exact(rows.dimensions())

@@ -106,6 +106,15 @@ pub fn squared_norms(rows: Rows) -> Vec<f32> {
     rows.rows().map(|row| row.iter().map(|value| value * value).sum()).collect()
 }
 
+/// Copies of the rows scaled to unit length (zero rows stay zero).
+pub fn normalised(rows: Rows) -> Vec<f32> {
+    let mut values = rows.values().to_vec();
+    for row in values.chunks_exact_mut(rows.dimensions()) {
+        emb_core::distance::normalize(row);
+    }
+    values
+}
+
 /// The rows with `center` subtracted from each.
 pub fn centered(rows: Rows, center: &[f64]) -> Vec<f32> {
     rows.rows()

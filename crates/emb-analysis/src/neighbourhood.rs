@@ -3,23 +3,14 @@
 
 use rayon::prelude::*;
 
-use crate::linear::dot_products;
+use crate::linear::{dot_products, normalised};
 use crate::neighbours::Graph;
 use crate::{Error, Result, Rows};
-
-/// Normalised copies of the rows.
-fn unit_rows(rows: Rows) -> Vec<f32> {
-    let mut values = rows.values().to_vec();
-    for row in values.chunks_exact_mut(rows.dimensions()) {
-        emb_core::distance::normalize(row);
-    }
-    values
-}
 
 /// Every row's other rows with cosine similarity at least `threshold`, most similar first.
 pub fn pairs_above(rows: Rows, threshold: f32) -> Result<Vec<Vec<(usize, f32)>>> {
     rows.check(1)?;
-    let units = unit_rows(rows);
+    let units = normalised(rows);
     let all = Rows::new(&units, rows.dimensions())?;
     let dimensions = rows.dimensions();
     Ok(units
@@ -171,7 +162,7 @@ impl Axis {
 }
 
 fn mean_unit(rows: Rows) -> Vec<f32> {
-    let units = unit_rows(rows);
+    let units = normalised(rows);
     let mut mean = vec![0.0_f32; rows.dimensions()];
     for row in units.chunks_exact(rows.dimensions()) {
         for (total, &value) in mean.iter_mut().zip(row) {

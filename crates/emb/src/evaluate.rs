@@ -139,10 +139,7 @@ pub fn newsgroups(model: &Model, options: &EmbedOptions, folder: &Path) -> Resul
     };
     let mut measures = Vec::new();
 
-    let mut unit = values.clone();
-    for row in unit.chunks_exact_mut(dimensions) {
-        emb_core::distance::normalize(row);
-    }
+    let unit = emb_analysis::linear::normalised(rows);
     let clusters =
         kmeans::kmeans(Rows::new(&unit, dimensions)?, &kmeans::Settings::new(names.len()))?;
     let v = quality::v_measure(&truth, &clusters.labels);
