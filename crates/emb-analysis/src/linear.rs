@@ -15,6 +15,16 @@ pub fn dot_products(left: Rows, right: Rows) -> Vec<f32> {
 
 /// [`dot_products`] into `out`, which must hold `left.len() × right.len()` values.
 pub fn dot_products_into(left: Rows, right: Rows, out: &mut [f32]) {
+    product_into(left, right, out, Parallelism::Rayon(0));
+}
+
+/// [`dot_products_into`] on the calling thread only: for small blocks that callers already
+/// spread over threads themselves.
+pub fn dot_products_into_on_this_thread(left: Rows, right: Rows, out: &mut [f32]) {
+    product_into(left, right, out, Parallelism::None);
+}
+
+fn product_into(left: Rows, right: Rows, out: &mut [f32], parallelism: Parallelism) {
     assert_eq!(left.dimensions(), right.dimensions(), "dot products of rows of different sizes");
     let (m, n, k) = (left.len(), right.len(), left.dimensions());
     assert_eq!(out.len(), m * n, "dot products into a buffer of the wrong size");
@@ -44,7 +54,7 @@ pub fn dot_products_into(left: Rows, right: Rows, out: &mut [f32]) {
             false,
             false,
             false,
-            Parallelism::Rayon(0),
+            parallelism,
         );
     }
 }
