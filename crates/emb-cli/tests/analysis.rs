@@ -7,7 +7,7 @@ mod common;
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 
-use common::{failure, json_lines, success, Sandbox};
+use common::{eval_data, failure, json_lines, success, Sandbox};
 
 const COOKING: [&str; 8] = [
     "Simmer the tomato sauce with garlic and basil for twenty minutes.",
@@ -386,20 +386,6 @@ fn empty_or_missing_collections_fail_with_a_clear_message() {
     assert!(stderr.contains("no collection named \"nothing\""), "{stderr}");
     let stderr = failure(sandbox.emb().args(["cluster", "notes", "-k", "40"]));
     assert!(stderr.contains("k = 40"), "{stderr}");
-}
-
-/// The data of `emb eval` (scripts/fetch-eval-data, which `make test` runs).
-fn eval_data() -> std::path::PathBuf {
-    if let Some(folder) = std::env::var_os("EMB_EVAL_DATA") {
-        return folder.into();
-    }
-    let folder = emb::evaluate::default_folder(&emb::settings::home());
-    assert!(
-        folder.is_dir(),
-        "no evaluation data at {}: run scripts/fetch-eval-data",
-        folder.display()
-    );
-    folder
 }
 
 #[test]

@@ -87,6 +87,17 @@ pub enum ModelError {
         /// What went wrong.
         problem: String,
     },
+    /// Word vectors could not be read, converted or used.
+    #[error(transparent)]
+    Words(#[from] emb_words::Error),
+    /// None of the words of a text are in the word vectors' vocabulary.
+    #[error("{model}: none of the words of {text:?} are in the vocabulary")]
+    NoKnownWords {
+        /// The model.
+        model: String,
+        /// The text (its first 80 characters).
+        text: String,
+    },
     /// A file system operation failed.
     #[error("{path}: {source}")]
     Io {

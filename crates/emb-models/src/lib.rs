@@ -3,7 +3,8 @@
 //! [`SentenceTransformer`] runs sentence-transformers folders of the BERT family
 //! (BERT, `RoBERTa`, XLM-`RoBERTa`) in pure Rust, matching sentence-transformers'
 //! vectors; [`resolve`] finds a model by name or path in the emb cache, the
-//! Hugging Face cache or the hub.
+//! Hugging Face cache or the hub; [`WordVectorModel`] embeds texts with static word vectors
+//! (GloVe, word2vec, fastText).
 //!
 //! ```no_run
 //! use emb_models::SentenceTransformer;
@@ -24,8 +25,11 @@ mod pooling;
 pub mod resolve;
 mod sentence_transformer;
 mod tensors;
+mod word_vectors;
 
+pub use emb_words;
 pub use error::{ModelError, Result};
 pub use pooling::Pooling;
 pub use resolve::{Located, Locator, Source};
 pub use sentence_transformer::{Embedded, ModelInfo, SentenceTransformer, TokenReport};
+pub use word_vectors::{Weighting, WordVectorConfig, WordVectorModel};

@@ -6,6 +6,9 @@ use std::path::{Path, PathBuf};
 use crate::error::{ModelError, Result};
 use crate::hub;
 
+/// The folder of the emb cache that holds word vectors registered under a name of their own.
+const LOCAL: &str = "local";
+
 /// Short names that map to a hub organisation other than `sentence-transformers`.
 const KNOWN_ORGANISATIONS: &[(&str, &str)] = &[
     ("bge-small-en-v1.5", "BAAI"),
@@ -116,7 +119,7 @@ impl Locator {
     /// Finds `name` locally, without downloading.
     pub fn find(&self, name: &str) -> Result<Option<Located>> {
         let as_path = expand_tilde(name);
-        if as_path.is_dir() {
+        if as_path.is_dir() || as_path.is_file() {
             return Ok(Some(Located { id: name.to_owned(), path: as_path, source: Source::Path }));
         }
         if looks_like_path(name) {
@@ -124,6 +127,14 @@ impl Locator {
                 path: as_path,
                 problem: "no such folder".to_owned(),
             });
+        }
+        let registered = self.registered_folder(name);
+        if !name.contains('/') && is_model_folder(&registered) {
+            return Ok(Some(Located {
+                id: name.to_owned(),
+                path: registered,
+                source: Source::EmbCache,
+            }));
         }
         let id = hub_id(name);
         let cached = self.models_folder().join(&id);
@@ -134,6 +145,11 @@ impl Locator {
             return Ok(Some(Located { id, path: snapshot, source: Source::HuggingFaceCache }));
         }
         Ok(None)
+    }
+
+    /// The folder where word vectors registered as `name` live (`models/local/NAME`).
+    pub fn registered_folder(&self, name: &str) -> PathBuf {
+        self.models_folder().join(LOCAL).join(name)
     }
 
     /// Downloads `name` from the hub into the emb cache, replacing any copy there.
@@ -150,7 +166,11 @@ impl Locator {
         for organisation in read_folders(&self.models_folder()) {
             for model in read_folders(&organisation) {
                 if is_model_folder(&model) {
-                    let id = format!("{}/{}", file_name(&organisation), file_name(&model));
+                    let id = if file_name(&organisation) == LOCAL {
+                        file_name(&model).to_owned()
+                    } else {
+                        format!("{}/{}", file_name(&organisation), file_name(&model))
+                    };
                     found.push(Located { id, path: model, source: Source::EmbCache });
                 }
             }
@@ -231,9 +251,17 @@ fn expand_tilde(name: &str) -> PathBuf {
     }
 }
 
-/// Whether `folder` holds a transformer config (at its root or in a module folder).
+/// Whether `folder` holds a transformer config (at its root or in a module folder) or
+/// registered word vectors.
 pub fn is_model_folder(folder: &Path) -> bool {
-    folder.join("config.json").is_file() || folder.join("modules.json").is_file()
+    folder.join("config.json").is_file()
+        || folder.join("modules.json").is_file()
+        || is_word_vectors(folder)
+}
+
+/// Whether `path` is word vectors: a registered folder, or a file (models are folders).
+pub fn is_word_vectors(path: &Path) -> bool {
+    path.is_file() || path.join(crate::word_vectors::CONFIG_FILE).is_file()
 }
 
 fn read_folders(folder: &Path) -> Vec<PathBuf> {

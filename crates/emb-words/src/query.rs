@@ -133,21 +133,22 @@ pub struct Similar {
 impl WordVectors {
     /// The `n` best answers to `query`, best first, never one of the query's own words.
     pub fn most_similar(&self, query: &Query, n: usize) -> Result<Vec<Similar>> {
-        let positive = self.rows_of(&query.positive)?;
-        let negative = self.rows_of(&query.negative)?;
+        let all: Vec<&String> = query.positive.iter().chain(&query.negative).collect();
+        let rows = self.rows_of(&all)?;
+        let (positive, negative) = rows.split_at(query.positive.len());
         if positive.is_empty() && negative.is_empty() {
             return Err(Error::Query("a query needs at least one word".to_owned()));
         }
-        let mut excluded: Vec<usize> = positive.iter().chain(&negative).copied().collect();
+        let mut excluded: Vec<usize> = rows.clone();
         excluded.sort_unstable();
         excluded.dedup();
         let limit = query.restrict_vocab.unwrap_or(self.len()).min(self.len());
         let scores = match query.scoring {
             Scoring::Add => {
-                let mean = self.mean_of_units(&positive, &negative);
+                let mean = self.mean_of_units(positive, negative);
                 self.cosines(&mean, limit)
             }
-            Scoring::Multiply => self.cosmul_scores(&positive, &negative, limit),
+            Scoring::Multiply => self.cosmul_scores(positive, negative, limit),
         };
         Ok(top(&scores, n, &excluded)
             .into_iter()

@@ -9,6 +9,9 @@ pub enum Error {
     /// Finding, loading or running a model failed.
     #[error(transparent)]
     Model(#[from] emb_models::ModelError),
+    /// Word vectors could not be read, asked or evaluated.
+    #[error(transparent)]
+    Words(#[from] emb_models::emb_words::Error),
     /// A vector operation failed.
     #[error(transparent)]
     Core(#[from] emb_core::Error),

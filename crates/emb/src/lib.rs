@@ -47,6 +47,7 @@ mod model;
 pub mod settings;
 pub mod sources;
 pub mod transfer;
+pub mod words;
 
 pub use analysis::Snapshot;
 pub use database::{Database, Hit, Neighbour, Related, Search, Target};
@@ -65,7 +66,7 @@ pub use emb_plot as plot;
 pub use error::{Error, Result};
 pub use index::{IndexSettings, IndexState, IndexStatus, IndexSync};
 pub use ingest::{content_hash, IngestOptions, IngestReport};
-pub use model::{describe, EmbedOptions, Model};
+pub use model::{describe, register_word_vectors, EmbedOptions, Model};
 
 /// The cosine similarity of every vector in `left` with every vector in `right`.
 pub fn similarity<A: AsRef<[f32]>, B: AsRef<[f32]>>(left: &[A], right: &[B]) -> Vec<Vec<f32>> {

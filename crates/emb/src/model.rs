@@ -1,6 +1,6 @@
 //! [`Model`]: a loaded embedding model.
 
-use emb_models::{Located, Locator, SentenceTransformer};
+use emb_models::{Located, Locator, SentenceTransformer, WordVectorModel};
 
 use crate::{Embedded, ModelInfo, Result, TokenReport, Vector};
 
@@ -17,7 +17,50 @@ pub struct EmbedOptions {
 /// A loaded embedding model.
 pub struct Model {
     located: Located,
-    inner: SentenceTransformer,
+    inner: Inner,
+}
+
+/// The kinds of model emb runs. One is held per loaded model, so the size of the larger
+/// variant costs nothing worth a box.
+#[allow(clippy::large_enum_variant)]
+enum Inner {
+    Transformer(SentenceTransformer),
+    Words(WordVectorModel),
+}
+
+impl Inner {
+    fn load(path: &std::path::Path, name: &str) -> Result<Self> {
+        Ok(if emb_models::resolve::is_word_vectors(path) {
+            Self::Words(WordVectorModel::load(path, name)?)
+        } else {
+            Self::Transformer(SentenceTransformer::load(path, name)?)
+        })
+    }
+
+    fn info(&self) -> &ModelInfo {
+        match self {
+            Self::Transformer(model) => model.info(),
+            Self::Words(model) => model.info(),
+        }
+    }
+
+    /// The prompt to put before every text: `prompt`, else the model's prompt `name`, else its
+    /// default prompt. Word vectors have no named prompts.
+    fn prompt(&self, prompt: Option<&str>, name: Option<&str>) -> Result<Option<String>> {
+        match self {
+            Self::Transformer(model) => Ok(model.resolve_prompt(prompt, name)?),
+            Self::Words(model) => match (prompt, name) {
+                (Some(prompt), _) => Ok(Some(prompt.to_owned())),
+                (None, Some(name)) => Err(emb_models::ModelError::UnknownPrompt {
+                    model: model.info().name.clone(),
+                    name: name.to_owned(),
+                    available: "none (word vectors)".to_owned(),
+                }
+                .into()),
+                (None, None) => Ok(None),
+            },
+        }
+    }
 }
 
 impl Model {
@@ -34,13 +77,21 @@ impl Model {
             emb_models::Source::Path => name.to_owned(),
             _ => located.id.clone(),
         };
-        let inner = SentenceTransformer::load(&located.path, &display_name)?;
+        let inner = Inner::load(&located.path, &display_name)?;
         Ok(Self { located, inner })
     }
 
     /// What the model is: dimensions, maximum length, pooling, prompts, size.
     pub fn info(&self) -> &ModelInfo {
         self.inner.info()
+    }
+
+    /// The word vectors, when the model is static word vectors (GloVe, word2vec, fastText).
+    pub fn word_vectors(&self) -> Option<&emb_models::emb_words::WordVectors> {
+        match &self.inner {
+            Inner::Words(model) => Some(model.vectors()),
+            Inner::Transformer(_) => None,
+        }
     }
 
     /// Where the model was found.
@@ -64,31 +115,74 @@ impl Model {
         texts: &[S],
         options: &EmbedOptions,
     ) -> Result<Embedded> {
-        let prompt =
-            self.inner.resolve_prompt(options.prompt.as_deref(), options.prompt_name.as_deref())?;
-        Ok(self.inner.embed_texts(texts, prompt.as_deref())?)
+        let prompt = self.prompt(options)?;
+        match &self.inner {
+            Inner::Transformer(model) => Ok(model.embed_texts(texts, prompt.as_deref())?),
+            Inner::Words(model) => {
+                let vectors = match prompt {
+                    Some(prompt) => {
+                        let prompted: Vec<String> =
+                            texts.iter().map(|text| format!("{prompt}{}", text.as_ref())).collect();
+                        model.embed_texts(&prompted)?
+                    }
+                    None => model.embed_texts(texts)?,
+                };
+                Ok(Embedded { vectors, truncated: 0 })
+            }
+        }
     }
 
     /// The prompt `options` put before every text (`None` for none).
     pub fn prompt(&self, options: &EmbedOptions) -> Result<Option<String>> {
-        Ok(self.inner.resolve_prompt(options.prompt.as_deref(), options.prompt_name.as_deref())?)
+        self.inner.prompt(options.prompt.as_deref(), options.prompt_name.as_deref())
     }
 
     /// Shows how `text` is tokenized (with the prompt of `options`), and whether it would be
     /// truncated.
     pub fn tokenize(&self, text: &str, options: &EmbedOptions) -> Result<TokenReport> {
-        let prompt =
-            self.inner.resolve_prompt(options.prompt.as_deref(), options.prompt_name.as_deref())?;
-        Ok(self.inner.tokenize(text, prompt.as_deref())?)
+        let prompt = self.prompt(options)?;
+        match &self.inner {
+            Inner::Transformer(model) => Ok(model.tokenize(text, prompt.as_deref())?),
+            Inner::Words(model) => {
+                Ok(model.tokenize(&format!("{}{text}", prompt.unwrap_or_default())))
+            }
+        }
     }
 
     /// The model as an [`Embedder`](crate::Embedder), for code generic over models.
     pub fn embedder(&self) -> &dyn crate::Embedder {
-        &self.inner
+        match &self.inner {
+            Inner::Transformer(model) => model,
+            Inner::Words(model) => model,
+        }
     }
 }
 
 /// Loads the model folder at `path` just to describe it (dimensions, pooling, size, ...).
 pub fn describe(path: &std::path::Path, name: &str) -> Result<ModelInfo> {
-    Ok(SentenceTransformer::load(path, name)?.info().clone())
+    Ok(Inner::load(path, name)?.info().clone())
+}
+
+/// Registers the word-vectors file `source` (GloVe, word2vec text or binary, fastText `.vec`,
+/// the wink JSON) as the model `name`: converts it once into emb's mmap-able file in the emb
+/// model cache, so `-m NAME` loads it in a fraction of a second.
+pub fn register_word_vectors(
+    name: &str,
+    source: &std::path::Path,
+    weighting: emb_models::Weighting,
+) -> Result<Located> {
+    let locator = Locator::from_environment();
+    if name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.') {
+        return Err(emb_models::emb_words::Error::Settings(format!(
+            "{name:?} cannot name a model: use letters, digits, '-', '_' and '.' (no '/')"
+        ))
+        .into());
+    }
+    let destination = locator.registered_folder(name);
+    if let Some(parent) = destination.parent() {
+        std::fs::create_dir_all(parent)
+            .map_err(|error| crate::Error::File { path: parent.to_owned(), source: error })?;
+    }
+    WordVectorModel::register(source, &destination, weighting)?;
+    Ok(Located { id: name.to_owned(), path: destination, source: emb_models::Source::EmbCache })
 }

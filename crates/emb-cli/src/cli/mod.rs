@@ -6,8 +6,10 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod analysis;
+mod words;
 
 pub use analysis::*;
+pub use words::*;
 
 /// emb: embeddings on your own machine.
 ///
@@ -143,6 +145,16 @@ pub enum Command {
     /// Example: emb eval -m all-MiniLM-L6-v2
     #[command(verbatim_doc_comment)]
     Eval(EvalArgs),
+    /// Word vectors (GloVe, word2vec, fastText): nearest words, analogies, the odd one out,
+    /// word arithmetic, gensim-compatible evaluation, maps of words, conversion.
+    ///
+    /// The vectors come from -m (default glove-100: scripts/fetch-word-vectors installs it),
+    /// a name registered with `emb models add`, or a vectors file.
+    /// Examples: emb words similar france
+    ///           emb words analogy germany paris france
+    ///           emb words calc "king - man + woman"
+    #[command(subcommand, verbatim_doc_comment)]
+    Words(WordsCommand),
 }
 
 /// Which model, and how to prompt it.
@@ -470,6 +482,22 @@ pub enum ModelsCommand {
     Default {
         /// The model to use when -m is not given.
         name: Option<String>,
+    },
+    /// Register word vectors (GloVe, word2vec .txt/.bin, fastText .vec, the wink JSON) as a
+    /// model: converted once into emb's file in the model cache, so -m NAME loads them in a
+    /// fraction of a second, for `emb embed`, `emb embed-multi` and `emb words`.
+    ///
+    /// Example: emb models add glove-100 glove.6B.100d.txt
+    #[command(verbatim_doc_comment)]
+    Add {
+        /// The name to give them.
+        name: String,
+        /// The word-vector file.
+        path: PathBuf,
+        /// How a text's word vectors are combined when it is embedded: mean, or sif (smooth
+        /// inverse frequency: frequent words weigh less).
+        #[arg(long, default_value = "mean", value_parser = ["mean", "sif"])]
+        weighting: String,
     },
 }
 

@@ -17,6 +17,7 @@ mod related;
 mod score;
 mod similar;
 mod tokens;
+mod words;
 
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -43,6 +44,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Outliers(arguments) => outliers::run(&arguments),
         Command::Recommend(arguments) => recommend::run(&arguments),
         Command::Eval(arguments) => eval::run(&arguments),
+        Command::Words(command) => words::run(command),
     }
 }
 

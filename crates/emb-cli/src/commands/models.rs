@@ -12,6 +12,7 @@ pub fn run(command: ModelsCommand) -> Result<()> {
         ModelsCommand::Info { name, json } => info(name.as_deref(), json),
         ModelsCommand::Pull { name } => pull(&name),
         ModelsCommand::Default { name } => default(name.as_deref()),
+        ModelsCommand::Add { name, path, weighting } => add(&name, &path, &weighting),
     }
 }
 
@@ -143,5 +144,24 @@ fn default(name: Option<&str>) -> Result<()> {
             printer.line(&format!("default model: {name}"))?;
         }
     }
+    Ok(printer.finish()?)
+}
+
+fn add(name: &str, path: &std::path::Path, weighting: &str) -> Result<()> {
+    let weighting =
+        if weighting == "sif" { emb::words::Weighting::Sif } else { emb::words::Weighting::Mean };
+    let started = std::time::Instant::now();
+    eprintln!("reading {} ...", path.display());
+    let located = emb::register_word_vectors(name, path, weighting)
+        .with_context(|| format!("cannot add {} as {name}", path.display()))?;
+    let info = emb::describe(&located.path, name)?;
+    let mut printer = Printer::new();
+    printer.line(&format!(
+        "added {name}: {}, {} dimensions, in {} ({:.1} s); use it with -m {name}",
+        info.architecture,
+        info.dimensions,
+        located.path.display(),
+        started.elapsed().as_secs_f64()
+    ))?;
     Ok(printer.finish()?)
 }

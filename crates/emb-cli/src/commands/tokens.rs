@@ -35,14 +35,21 @@ pub fn run(arguments: &TokensArgs) -> Result<()> {
             } else {
                 ""
             };
-            vec![index.to_string(), id.to_string(), token.clone(), note.to_owned()]
+            let id = if *id == u32::MAX { "-".to_owned() } else { id.to_string() };
+            vec![index.to_string(), id, token.clone(), note.to_owned()]
         })
         .collect();
     for line in table(&["#", "ID", "TOKEN", ""], &rows) {
         printer.line(&line)?;
     }
     let count = report.ids.len();
-    if report.truncated {
+    if model.word_vectors().is_some() {
+        printer.line(&format!(
+            "{count} words, {} in {}'s vocabulary (the others are left out of the text's vector)",
+            report.used,
+            model.info().name
+        ))?;
+    } else if report.truncated {
         printer.line(&format!(
             "{count} tokens: longer than {}'s limit of {}; it reads the first {} and the final \
              special token, and ignores the {} marked cut",

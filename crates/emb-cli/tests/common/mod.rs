@@ -21,6 +21,20 @@ pub fn tiny_model_folder() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/tiny/bert-h16-cls-f16")
 }
 
+/// The data of `emb eval` (scripts/fetch-eval-data, which `make test` runs).
+pub fn eval_data() -> std::path::PathBuf {
+    if let Some(folder) = std::env::var_os("EMB_EVAL_DATA") {
+        return folder.into();
+    }
+    let folder = emb::evaluate::default_folder(&emb::settings::home());
+    assert!(
+        folder.is_dir(),
+        "no evaluation data at {}: run scripts/fetch-eval-data",
+        folder.display()
+    );
+    folder
+}
+
 /// A temporary `EMB_HOME`, offline.
 pub struct Sandbox {
     pub home: tempfile::TempDir,
