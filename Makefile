@@ -3,7 +3,7 @@
 #             peers the llm interoperability test runs: bench/setup-peers; all cached outside
 #             the clone)
 # make lint   rustfmt and clippy, warnings as errors
-# make bench  speed against sentence-transformers, llm, hnswlib, FAISS and scikit-learn (needs the Python
+# make bench  speed against sentence-transformers, llm, hnswlib, FAISS, scikit-learn and gensim (needs the Python
 #             peers: bench/setup-peers)
 
 CARGO ?= cargo
@@ -41,6 +41,7 @@ bench: build-bench build model peers
 	python3 bench/umap_speed.py
 	python3 bench/tsne_speed.py
 	python3 bench/hdbscan_speed.py
+	python3 bench/words_speed.py
 	python3 bench/embed_speed.py
 	python3 bench/ingest_speed.py
 	python3 bench/ann_data.py glove100 minilm20k
