@@ -48,9 +48,9 @@ struct Arguments {
 
 fn main() -> anyhow::Result<()> {
     let arguments = Arguments::parse();
-    let architecture = match arguments.architecture {
-        ArchitectureArgument::SkipGram => Architecture::SkipGram,
-        ArchitectureArgument::Cbow => Architecture::Cbow,
+    let (architecture, architecture_name) = match arguments.architecture {
+        ArchitectureArgument::SkipGram => (Architecture::SkipGram, "skip-gram"),
+        ArchitectureArgument::Cbow => (Architecture::Cbow, "cbow"),
     };
     let settings = Settings::default()
         .architecture(architecture)
@@ -67,7 +67,7 @@ fn main() -> anyhow::Result<()> {
     event["event"] = "word2vec".into();
     event["words_per_second"] = report.words_per_second().into();
     event["threads"] = arguments.threads.into();
-    event["architecture"] = format!("{architecture:?}").into();
+    event["architecture"] = architecture_name.into();
     println!("{event}");
     if let Some(path) = &arguments.output {
         vectors.save(path, Format::Word2vecBinary)?;

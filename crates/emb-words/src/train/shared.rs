@@ -19,16 +19,16 @@
 //! - Across threads the same row may be read and written at once. In Rust's memory model, as in
 //!   C's, that is a data race and so formally undefined behaviour; it is the same race the
 //!   reference implementations run. What makes it benign in practice: the accesses are aligned
-//!   `f32` loads and stores (no float is ever torn on the targets we build for), every slice is
-//!   dropped at the end of one small kernel call (so the compiler cannot keep a stale copy
-//!   across updates for long), and no control flow depends on a racy value beyond a comparison
-//!   of a dot product, whose worst case is a skipped or extra update.
+//!   `f32` loads and stores (no float is ever torn on the targets we build for), every slice
+//!   lives for one prediction at most (so no stale copy of a row outlives it), and no control
+//!   flow depends on a racy value beyond a comparison of a dot product, whose worst case is a
+//!   skipped or extra update. Indexes never come from the shared weights.
 //!
 //! Rows are padded to whole [`Block`]s of 16 floats, 64-byte aligned, so that the kernels run
 //! on full vector registers with no remainder loop and rows never share a cache line. The
 //! padding stays zero: it is never written but as `0 × g`.
 
-use std::cell::UnsafeCell;
+use memmap2::MmapMut;
 
 /// Floats per [`Block`].
 pub(crate) const LANES: usize = 16;
@@ -50,33 +50,49 @@ pub(crate) fn blocks_for(dimensions: usize) -> usize {
 
 /// A matrix of `f32` rows that several threads update at once without locks (see the module
 /// documentation for why that is acceptable here and what it costs).
+///
+/// The rows live in an anonymous memory map, which starts zeroed and page-aligned; on Linux it
+/// asks for transparent huge pages, since a large vocabulary's rows are reached at random and
+/// 4 KiB pages would make nearly every such access a TLB miss as well as a cache miss.
 pub(crate) struct SharedMatrix {
-    cells: Box<[UnsafeCell<Block>]>,
+    /// Owns the memory. Never used again until the matrix is dropped: every access goes
+    /// through `start`.
+    _map: MmapMut,
+    start: *mut Block,
     rows: usize,
     row_blocks: usize,
 }
 
 // SAFETY: the matrix is shared between the training threads on purpose; the races that follow
-// are those of Hogwild training, argued for in the module documentation.
+// are those of Hogwild training, argued for in the module documentation. The pointer is to
+// memory the matrix owns.
 unsafe impl Sync for SharedMatrix {}
+// SAFETY: as above; the map may be unmapped from any thread.
+unsafe impl Send for SharedMatrix {}
 
 impl SharedMatrix {
     /// `rows` rows of `dimensions` zeros.
     pub fn zeros(rows: usize, dimensions: usize) -> Self {
         let row_blocks = blocks_for(dimensions);
-        let cells = (0..rows * row_blocks).map(|_| UnsafeCell::new(Block::ZERO)).collect();
-        Self { cells, rows, row_blocks }
+        let bytes = (rows * row_blocks * size_of::<Block>()).max(size_of::<Block>());
+        let mut map = MmapMut::map_anon(bytes).expect("memory for the training weights");
+        #[cfg(target_os = "linux")]
+        let _ = map.advise(memmap2::Advice::HugePage); // a hint: without it, all still works
+                                                       // Maps start on a page boundary, which is 64-byte aligned.
+        #[allow(clippy::cast_ptr_alignment)]
+        let start = map.as_mut_ptr().cast::<Block>();
+        assert!(start.is_aligned(), "an anonymous map on a page boundary");
+        Self { _map: map, start, rows, row_blocks }
     }
 
     /// `rows` rows of `dimensions` values, each made by `value` (called row by row, in order).
     pub fn from_fn(rows: usize, dimensions: usize, mut value: impl FnMut() -> f32) -> Self {
         let matrix = Self::zeros(rows, dimensions);
-        for cells in matrix.cells.chunks(matrix.row_blocks) {
+        for row in 0..rows {
+            // SAFETY: no other slice of the matrix exists yet.
+            let blocks = unsafe { matrix.row_mut(row) };
             for index in 0..dimensions {
-                // No other reference to the matrix exists yet.
-                let block = cells[index / LANES].get();
-                // SAFETY: `block` points into `cells`, which this function owns alone.
-                unsafe { (*block).0[index % LANES] = value() };
+                blocks[index / LANES].0[index % LANES] = value();
             }
         }
         matrix
@@ -96,9 +112,11 @@ impl SharedMatrix {
     #[inline(always)]
     pub unsafe fn row(&self, row: usize) -> &[Block] {
         assert!(row < self.rows, "row {row} of a {}-row matrix", self.rows);
-        let start = UnsafeCell::raw_get(self.cells.as_ptr().wrapping_add(row * self.row_blocks));
-        // SAFETY: in bounds (checked above); aliasing as the caller promised.
-        unsafe { std::slice::from_raw_parts(start, self.row_blocks) }
+        // SAFETY: in bounds (checked above) of memory the matrix owns, aligned for `Block` (the
+        // map is page-aligned); aliasing as the caller promised.
+        unsafe {
+            std::slice::from_raw_parts(self.start.add(row * self.row_blocks), self.row_blocks)
+        }
     }
 
     /// Row `row`, to update.
@@ -108,12 +126,13 @@ impl SharedMatrix {
     /// The calling thread must hold no other slice of the same row while this one lives. Other
     /// threads may read and write the row meanwhile (the Hogwild race of the module docs).
     #[inline(always)]
-    #[allow(clippy::mut_from_ref)] // interior mutability through `UnsafeCell`
+    #[allow(clippy::mut_from_ref)] // the matrix is shared memory, written through `&self`
     pub unsafe fn row_mut(&self, row: usize) -> &mut [Block] {
         assert!(row < self.rows, "row {row} of a {}-row matrix", self.rows);
-        let start = UnsafeCell::raw_get(self.cells.as_ptr().wrapping_add(row * self.row_blocks));
-        // SAFETY: in bounds (checked above); aliasing as the caller promised.
-        unsafe { std::slice::from_raw_parts_mut(start, self.row_blocks) }
+        // SAFETY: as in `row`.
+        unsafe {
+            std::slice::from_raw_parts_mut(self.start.add(row * self.row_blocks), self.row_blocks)
+        }
     }
 
     /// Asks the CPU to bring row `row` into its caches ahead of use (a hint: nothing is read).
@@ -121,7 +140,7 @@ impl SharedMatrix {
     pub fn prefetch(&self, row: usize) {
         #[cfg(target_arch = "x86_64")]
         for block in 0..self.row_blocks {
-            let address = self.cells.as_ptr().wrapping_add(row * self.row_blocks + block);
+            let address = self.start.wrapping_add(row * self.row_blocks + block);
             // SAFETY: a prefetch reads nothing and cannot fault, whatever the address.
             unsafe {
                 std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
@@ -134,10 +153,10 @@ impl SharedMatrix {
     /// The rows cut back to `dimensions` values each, row-major.
     pub fn into_values(self, dimensions: usize) -> Vec<f32> {
         let mut values = Vec::with_capacity(self.rows * dimensions);
-        let blocks: Vec<Block> =
-            self.cells.into_vec().into_iter().map(UnsafeCell::into_inner).collect();
-        for row in blocks.chunks(self.row_blocks.max(1)).take(self.rows) {
-            values.extend(row.iter().flat_map(|block| block.0).take(dimensions));
+        for row in 0..self.rows {
+            // SAFETY: the matrix is owned here, so no other slice of it exists.
+            let blocks = unsafe { self.row(row) };
+            values.extend(blocks.iter().flat_map(|block| block.0).take(dimensions));
         }
         values
     }

@@ -37,8 +37,12 @@ pub(crate) struct Worker {
     hidden: Vec<Block>,
     /// The current sentence after down-sampling.
     sentence: Vec<u32>,
-    /// The word to predict and its noise words, for one prediction.
+    /// The word to predict and its noise words, for the current prediction.
     targets: Vec<u32>,
+    /// The same for the next prediction.
+    next_targets: Vec<u32>,
+    /// The window reach of every word of the current sentence.
+    reaches: Vec<usize>,
     /// Words trained on so far (after down-sampling).
     pub trained_words: u64,
 }
@@ -51,6 +55,8 @@ impl Worker {
             hidden: vec![Block::ZERO; row_blocks],
             sentence: Vec::with_capacity(super::corpus::MAX_SENTENCE_WORDS),
             targets: Vec::new(),
+            next_targets: Vec::new(),
+            reaches: Vec::with_capacity(super::corpus::MAX_SENTENCE_WORDS),
             trained_words: 0,
         }
     }
@@ -62,33 +68,37 @@ impl Worker {
 
     /// Skip-gram over one sentence: every word predicts each word of its (randomly shrunk)
     /// window, the context word's input vector against the word's output vector.
+    ///
+    /// The noise words of each prediction are drawn, and their rows fetched, one prediction
+    /// ahead, so that a large vocabulary's cache misses are waited for while the previous
+    /// prediction computes.
     #[inline(always)]
     fn skip_gram(&mut self, model: &Model, sentence: &[u32], alpha: f32, random: &mut Generator) {
-        let window = model.settings.window;
+        self.draw_reaches(model, sentence.len(), random);
+        let reaches = std::mem::take(&mut self.reaches);
+        let mut pending = None;
         for (position, &word) in sentence.iter().enumerate() {
-            let reach = window - random.below(window);
-            let start = position.saturating_sub(reach);
-            let end = (position + reach + 1).min(sentence.len());
-            for context in start..end {
-                if context != position {
-                    self.predict(model, sentence[context], word, alpha, random);
+            for context in window(position, reaches[position], sentence.len()) {
+                let context = sentence[context];
+                model.input.prefetch(context as usize);
+                self.draw_next_targets(model, word, random);
+                if let Some(previous) = pending {
+                    self.predict(model, previous, alpha);
                 }
+                std::mem::swap(&mut self.targets, &mut self.next_targets);
+                pending = Some(context);
             }
         }
+        if let Some(previous) = pending {
+            self.predict(model, previous, alpha);
+        }
+        self.reaches = reaches;
     }
 
-    /// One skip-gram prediction: `word` and `negative_samples` noise words from the input
-    /// vector of `context`, which moves by the summed error at the end.
+    /// One skip-gram prediction of the current targets from the input vector of `context`,
+    /// which moves by the summed error at the end.
     #[inline(always)]
-    fn predict(
-        &mut self,
-        model: &Model,
-        context: u32,
-        word: u32,
-        alpha: f32,
-        random: &mut Generator,
-    ) {
-        self.draw_targets(model, word, random);
+    fn predict(&mut self, model: &Model, context: u32, alpha: f32) {
         fill_zero(&mut self.error);
         // SAFETY: the only slice of the input matrix this thread holds until it returns.
         let input = unsafe { model.input.row_mut(context as usize) };
@@ -96,60 +106,98 @@ impl Worker {
         add(input, &self.error);
     }
 
-    /// Sets the targets of one prediction: `word`, then the noise words drawn for it (a draw
-    /// of `word` itself is skipped, as gensim does), and asks the CPU to fetch their output
-    /// rows, so that the misses of a large vocabulary overlap instead of queueing.
+    /// Draws every word's window reach, 1 to `window` (gensim too draws a job's reduced
+    /// windows before training on it).
     #[inline(always)]
-    fn draw_targets(&mut self, model: &Model, word: u32, random: &mut Generator) {
-        self.targets.clear();
-        self.targets.push(word);
+    fn draw_reaches(&mut self, model: &Model, length: usize, random: &mut Generator) {
+        let window = model.settings.window;
+        self.reaches.clear();
+        self.reaches.extend((0..length).map(|_| window - random.below(window)));
+    }
+
+    /// Sets the targets of the next prediction: `word`, then the noise words drawn for it (a
+    /// draw of `word` itself is skipped, as gensim does), and asks the CPU to fetch their
+    /// output rows.
+    #[inline(always)]
+    fn draw_next_targets(&mut self, model: &Model, word: u32, random: &mut Generator) {
+        self.next_targets.clear();
+        self.next_targets.push(word);
         for _ in 0..model.settings.negative_samples {
             let target = model.negatives.draw(random);
             if target != word {
-                self.targets.push(target);
+                self.next_targets.push(target);
             }
         }
-        for &target in &self.targets {
+        for &target in &self.next_targets {
             model.output.prefetch(target as usize);
         }
     }
 
     /// CBOW over one sentence: the context vectors of every word's (randomly shrunk) window,
     /// averaged (or summed), predict the word; each context vector then moves by the error.
+    /// Targets are drawn one word ahead, as in [`Self::skip_gram`].
     #[inline(always)]
     fn cbow(&mut self, model: &Model, sentence: &[u32], alpha: f32, random: &mut Generator) {
-        let window = model.settings.window;
+        if sentence.len() < 2 {
+            return; // no word has context, so nothing would move
+        }
+        self.draw_reaches(model, sentence.len(), random);
+        let reaches = std::mem::take(&mut self.reaches);
+        let mut pending = None;
         for (position, &word) in sentence.iter().enumerate() {
-            let reach = window - random.below(window);
-            let start = position.saturating_sub(reach);
-            let end = (position + reach + 1).min(sentence.len());
-            let count = end - start - 1;
-            if count == 0 {
-                // A one-word sentence: no context, and so nothing would move.
-                continue;
+            self.draw_next_targets(model, word, random);
+            if let Some(previous) = pending {
+                self.predict_from_context(model, sentence, previous, alpha);
             }
-            fill_zero(&mut self.hidden);
-            for context in (start..end).filter(|&context| context != position) {
-                // SAFETY: the only slice of the input matrix this thread holds right now.
-                add(&mut self.hidden, unsafe { model.input.row(sentence[context] as usize) });
-            }
-            let scale = 1.0 / count as f32;
-            if model.settings.cbow_mean {
-                scale_by(&mut self.hidden, scale);
-            }
-            self.draw_targets(model, word, random);
-            fill_zero(&mut self.error);
-            learn(model, &self.hidden, &mut self.error, &self.targets, alpha);
-            if !model.settings.cbow_mean {
-                // gensim spreads a summed context's error over its words.
-                scale_by(&mut self.error, scale);
-            }
-            for context in (start..end).filter(|&context| context != position) {
-                // SAFETY: the only slice of the input matrix this thread holds right now.
-                add(unsafe { model.input.row_mut(sentence[context] as usize) }, &self.error);
-            }
+            std::mem::swap(&mut self.targets, &mut self.next_targets);
+            pending = Some((position, reaches[position]));
+        }
+        if let Some(previous) = pending {
+            self.predict_from_context(model, sentence, previous, alpha);
+        }
+        self.reaches = reaches;
+    }
+
+    /// One CBOW prediction of the current targets from the context of the word at `position`
+    /// whose window reaches `reach` words either side.
+    #[inline(always)]
+    fn predict_from_context(
+        &mut self,
+        model: &Model,
+        sentence: &[u32],
+        (position, reach): (usize, usize),
+        alpha: f32,
+    ) {
+        fill_zero(&mut self.hidden);
+        let mut count = 0;
+        for context in window(position, reach, sentence.len()) {
+            // SAFETY: the only slice of the input matrix this thread holds right now.
+            add(&mut self.hidden, unsafe { model.input.row(sentence[context] as usize) });
+            count += 1;
+        }
+        let scale = 1.0 / count as f32;
+        if model.settings.cbow_mean {
+            scale_by(&mut self.hidden, scale);
+        }
+        fill_zero(&mut self.error);
+        learn(model, &self.hidden, &mut self.error, &self.targets, alpha);
+        if !model.settings.cbow_mean {
+            // gensim spreads a summed context's error over its words.
+            scale_by(&mut self.error, scale);
+        }
+        for context in window(position, reach, sentence.len()) {
+            // SAFETY: the only slice of the input matrix this thread holds right now.
+            add(unsafe { model.input.row_mut(sentence[context] as usize) }, &self.error);
         }
     }
+}
+
+/// The positions around `position` within `reach` words, inside a sentence of `length` words.
+#[inline(always)]
+fn window(position: usize, reach: usize, length: usize) -> impl Iterator<Item = usize> {
+    let start = position.saturating_sub(reach);
+    let end = (position + reach + 1).min(length);
+    (start..end).filter(move |&context| context != position)
 }
 
 /// The updates of one prediction from `input` (a word vector, or CBOW's context mean): for
@@ -202,36 +250,34 @@ emb_core::multiversion! {
     }
 }
 
-/// `Σ a[i] × b[i]`, with two blocks of accumulators so consecutive blocks do not wait on each
-/// other; the lanes are summed in a fixed order, so every SIMD level gives the same result.
+/// `Σ a[i] × b[i]`, summed lane by lane over the blocks, then across the lanes in a fixed
+/// order, so every SIMD level gives the same result.
 #[inline(always)]
 pub(crate) fn dot(a: &[Block], b: &[Block]) -> f32 {
-    let mut even = [0.0_f32; LANES];
-    let mut odd = [0.0_f32; LANES];
-    let mut a_pairs = a.chunks_exact(2);
-    let mut b_pairs = b.chunks_exact(2);
-    for (x, y) in a_pairs.by_ref().zip(b_pairs.by_ref()) {
+    let mut sums = [0.0_f32; LANES];
+    for (x, y) in a.iter().zip(b) {
+        one_block_at_a_time();
+        let (x, y) = (x.0, y.0);
         for lane in 0..LANES {
-            even[lane] += x[0].0[lane] * y[0].0[lane];
-            odd[lane] += x[1].0[lane] * y[1].0[lane];
+            sums[lane] += x[lane] * y[lane];
         }
     }
-    if let (Some(x), Some(y)) = (a_pairs.remainder().first(), b_pairs.remainder().first()) {
-        for lane in 0..LANES {
-            even[lane] += x.0[lane] * y.0[lane];
-        }
-    }
-    for lane in 0..LANES {
-        even[lane] += odd[lane];
-    }
+    sum_lanes(&sums)
+}
+
+/// The sum of the lanes of a block, pairwise. Kept out of line on purpose: inlined, it leads
+/// the compiler's SLP vectoriser to split the whole of [`dot`]'s loop into 2-lane pieces.
+#[inline(never)]
+fn sum_lanes(sums: &[f32; LANES]) -> f32 {
+    let mut sums = *sums;
     let mut width = LANES / 2;
     while width > 0 {
         for lane in 0..width {
-            even[lane] += even[lane + width];
+            sums[lane] += sums[lane + width];
         }
         width /= 2;
     }
-    even[0]
+    sums[0]
 }
 
 /// `y += scale × x`.
@@ -241,6 +287,7 @@ pub(crate) fn dot(a: &[Block], b: &[Block]) -> f32 {
 #[inline(always)]
 pub(crate) fn add_scaled(y: &mut [Block], scale: f32, x: &[Block]) {
     for (y, x) in y.iter_mut().zip(x) {
+        one_block_at_a_time();
         let (source, mut target) = (x.0, y.0);
         for lane in 0..LANES {
             target[lane] += scale * source[lane];
@@ -253,6 +300,7 @@ pub(crate) fn add_scaled(y: &mut [Block], scale: f32, x: &[Block]) {
 #[inline(always)]
 fn add(y: &mut [Block], x: &[Block]) {
     for (y, x) in y.iter_mut().zip(x) {
+        one_block_at_a_time();
         let (source, mut target) = (x.0, y.0);
         for lane in 0..LANES {
             target[lane] += source[lane];
@@ -261,14 +309,26 @@ fn add(y: &mut [Block], x: &[Block]) {
     }
 }
 
-/// `y *= scale`.
+/// `y *= scale` (each block through a local copy, as in [`add_scaled`]).
 #[inline(always)]
 fn scale_by(y: &mut [Block], scale: f32) {
     for block in y {
-        for value in &mut block.0 {
+        one_block_at_a_time();
+        let mut values = block.0;
+        for value in &mut values {
             *value *= scale;
         }
+        block.0 = values;
     }
+}
+
+/// Keeps the compiler's loop vectoriser off a loop over blocks (an empty optimisation barrier,
+/// no instruction): each block is already one vector operation, which the SLP vectoriser
+/// finds, whereas the loop vectoriser would run eight or sixteen blocks at once through
+/// gathers and scatters, ten times slower, on rows of 8 blocks (128 dimensions) or more.
+#[inline(always)]
+fn one_block_at_a_time() {
+    std::hint::black_box(());
 }
 
 #[inline(always)]
@@ -329,7 +389,10 @@ mod tests {
             settings,
         };
         let mut worker = Worker::new(1);
-        worker.predict(&model, 1, 0, 0.1, &mut Generator::new(1, 0));
+        worker.draw_next_targets(&model, 0, &mut Generator::new(1, 0));
+        std::mem::swap(&mut worker.targets, &mut worker.next_targets);
+        assert_eq!(worker.targets, [0]);
+        worker.predict(&model, 1, 0.1);
         // f = 0.5 × 0.25 × 2 = 0.25; g = (1 - σ(0.25)) × 0.1 with the table's σ.
         let gradient = (1.0 - model.sigmoid.at(0.25)) * 0.1;
         // SAFETY: one thread, one slice at a time.
