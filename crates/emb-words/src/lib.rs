@@ -25,6 +25,7 @@ mod formats;
 mod native;
 mod query;
 mod text;
+pub mod train;
 mod vectors;
 mod wink;
 
@@ -78,6 +79,26 @@ pub enum Error {
     /// Settings out of range (zero dimensions, a window of 0, ...).
     #[error("invalid settings: {0}")]
     Settings(String),
+    /// A training corpus has no words at all.
+    #[error(
+        "{corpus}: the corpus has no words; give text with one sentence per line, its words \
+         separated by spaces"
+    )]
+    EmptyCorpus {
+        /// The corpus: its file, or how many sentences were given.
+        corpus: String,
+    },
+    /// No word of a training corpus occurs often enough to be kept.
+    #[error(
+        "no word occurs {minimum_count} times or more (the most frequent occurs {highest_count} \
+         times): lower the minimum count or train on more text"
+    )]
+    NoWordReachesMinimumCount {
+        /// The minimum count in force (raised by a maximum vocabulary size, if one was set).
+        minimum_count: u64,
+        /// How often the most frequent word occurs.
+        highest_count: u64,
+    },
 }
 
 impl Error {
