@@ -252,3 +252,40 @@ fn bad_vector_files_and_unknown_words_give_errors_that_say_where() {
     let stderr = failure(sandbox.emb().args(["words", "similar", "he"]));
     assert!(stderr.contains("emb models add glove-100"), "{stderr}");
 }
+
+#[test]
+fn training_builds_gensims_vocabulary_and_vectors_that_load_as_a_model() {
+    let sandbox = Sandbox::new();
+    let corpus = eval_data().join("lee_background.cor");
+    let output = sandbox.path().join("lee.vec");
+    let (_, stderr) =
+        success(sandbox.emb().args(["words", "train"]).arg(&corpus).arg("-o").arg(&output).args([
+            "--sg",
+            "--threads",
+            "1",
+            "--epochs",
+            "2",
+            "--add",
+            "lee",
+        ]));
+    // gensim 4.4.0: Word2Vec(LineSentence(lee_background.cor), min_count=5) keeps 1,762 words
+    // of the 59,890, most frequent first: the to of in and a is The.
+    assert!(stderr.contains("trained 1762 words of 100 dimensions on 59890 words"), "{stderr}");
+    let text = std::fs::read_to_string(&output).unwrap();
+    let words: Vec<&str> =
+        text.lines().skip(1).take(8).map(|line| line.split(' ').next().unwrap()).collect();
+    assert_eq!(words, ["the", "to", "of", "in", "and", "a", "is", "The"]);
+    let (stdout, _) = success(sandbox.emb().args(["words", "similar", "government", "-m", "lee"]));
+    assert_eq!(json_lines(&stdout).len(), 10);
+
+    let empty = sandbox.file("empty.txt", "\n\n");
+    let stderr = failure(sandbox.emb().args(["words", "train"]).arg(&empty).args(["-o", "x.bin"]));
+    assert!(stderr.contains("cannot train on"), "{stderr}");
+    let stderr = failure(sandbox.emb().args(["words", "train"]).arg(&corpus).args([
+        "-o",
+        "x.bin",
+        "--min-count",
+        "100000",
+    ]));
+    assert!(stderr.contains("cannot train on"), "{stderr}");
+}

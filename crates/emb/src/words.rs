@@ -3,7 +3,7 @@
 
 use emb_analysis::{pca, Rows};
 pub use emb_models::emb_words::{
-    evaluate, Expression, Format, Query, Scoring, Similar, WordVectors,
+    evaluate, train, Expression, Format, Query, Scoring, Similar, WordVectors,
 };
 pub use emb_models::Weighting;
 

@@ -111,6 +111,13 @@ pub enum WordsCommand {
     /// Example: emb words plot king queen man woman paris france berlin germany -o words.png
     #[command(verbatim_doc_comment)]
     Plot(WordsPlotArgs),
+    /// Train word2vec (skip-gram or CBOW with negative sampling) on a text file, as gensim's
+    /// Word2Vec does: one sentence per line, words split on whitespace, kept as written.
+    ///
+    /// Example: emb words train corpus.txt -o vectors.bin --sg --epochs 5
+    ///          emb words train corpus.txt -o vectors.embw --add my-words   (then: -m my-words)
+    #[command(verbatim_doc_comment)]
+    Train(WordsTrainArgs),
     /// Convert a word-vector file to another format (emb's .embw opens by mmap in milliseconds).
     ///
     /// Example: emb words convert glove.6B.300d.txt glove300.embw
@@ -151,6 +158,59 @@ pub struct WordsEvalArgs {
     pub json: bool,
     #[command(flatten)]
     pub model: WordModelArgs,
+}
+
+/// `emb words train`.
+#[derive(Debug, Args)]
+pub struct WordsTrainArgs {
+    /// The corpus: UTF-8 text, one sentence (or document) per line.
+    pub corpus: PathBuf,
+    /// Where to write the vectors: .bin (word2vec binary), .vec / .txt (word2vec text), or
+    /// .embw (emb's own file).
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Also register the vectors as a model of this name (for -m NAME).
+    #[arg(long, value_name = "NAME")]
+    pub add: Option<String>,
+    /// Dimensions of the vectors.
+    #[arg(long, default_value_t = 100)]
+    pub dim: usize,
+    /// The largest distance between a word and a word it predicts (or is predicted by).
+    #[arg(long, default_value_t = 5)]
+    pub window: usize,
+    /// Words seen fewer times are dropped.
+    #[arg(long, default_value_t = 5)]
+    pub min_count: u64,
+    /// Skip-gram: each word predicts its neighbours (better for rare words).
+    #[arg(long, conflicts_with = "cbow")]
+    pub sg: bool,
+    /// CBOW: the neighbours predict the word (faster; the default, as in gensim).
+    #[arg(long)]
+    pub cbow: bool,
+    /// Noise words drawn per prediction (negative sampling).
+    #[arg(long, default_value_t = 5)]
+    pub negative: usize,
+    /// Passes over the corpus.
+    #[arg(long, default_value_t = 5)]
+    pub epochs: usize,
+    /// Threads. Default: all cores.
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Down-sampling of frequent words (0: none).
+    #[arg(long, default_value_t = 1e-3)]
+    pub sample: f64,
+    /// The starting learning rate (falls linearly to --min-alpha).
+    #[arg(long, default_value_t = 0.025)]
+    pub alpha: f32,
+    /// The final learning rate.
+    #[arg(long, default_value_t = 0.0001)]
+    pub min_alpha: f32,
+    /// Keep only the N most frequent words.
+    #[arg(long, value_name = "N")]
+    pub max_vocab: Option<usize>,
+    /// The random seed (a run on one thread is exactly reproducible).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
 }
 
 /// `emb words plot`.

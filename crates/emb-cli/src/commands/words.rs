@@ -8,6 +8,7 @@ use emb::words::{evaluate, Expression, Format, Query, Scoring, Similar, WordVect
 
 use crate::cli::{
     NearestArgs, ScoringArg, WordModelArgs, WordsCommand, WordsEvalArgs, WordsPlotArgs,
+    WordsTrainArgs,
 };
 use crate::output::Printer;
 
@@ -28,6 +29,7 @@ pub fn run(command: WordsCommand) -> Result<()> {
         WordsCommand::DoesntMatch { words, model } => doesnt_match(&words, &model),
         WordsCommand::Eval(arguments) => eval(&arguments),
         WordsCommand::Plot(arguments) => plot(&arguments),
+        WordsCommand::Train(arguments) => train(&arguments),
         WordsCommand::Convert { input, output, to } => convert(&input, &output, to),
     }
 }
@@ -217,14 +219,69 @@ fn plot(arguments: &WordsPlotArgs) -> Result<()> {
     Ok(())
 }
 
+/// The format a file named `path` should be written in, by its extension.
+fn format_for(path: &Path, text_default: Format) -> Format {
+    match path.extension().and_then(|extension| extension.to_str()) {
+        Some("embw") => Format::Native,
+        Some("bin") => Format::Word2vecBinary,
+        Some("vec") => Format::Word2vecText,
+        _ => text_default,
+    }
+}
+
+fn train(arguments: &WordsTrainArgs) -> Result<()> {
+    use emb::words::train::{self, Architecture, Corpus, Settings};
+
+    let mut settings = Settings::default()
+        .dimensions(arguments.dim)
+        .window(arguments.window)
+        .minimum_count(arguments.min_count)
+        .maximum_vocabulary(arguments.max_vocab)
+        .architecture(if arguments.sg { Architecture::SkipGram } else { Architecture::Cbow })
+        .negative_samples(arguments.negative)
+        .sample(arguments.sample)
+        .alpha(arguments.alpha)
+        .minimum_alpha(arguments.min_alpha)
+        .epochs(arguments.epochs)
+        .seed(arguments.seed);
+    if let Some(threads) = arguments.threads {
+        settings = settings.threads(threads);
+    }
+    let corpus = Corpus::from_path(&arguments.corpus);
+    let bar = super::progress_bar(Some(0), "words");
+    bar.set_message("training: ");
+    let (vectors, report) = train::train_with_progress(&corpus, &settings, |progress| {
+        bar.set_length(progress.words_total);
+        bar.set_position(progress.words_done);
+    })
+    .with_context(|| format!("cannot train on {}", arguments.corpus.display()))?;
+    bar.finish_and_clear();
+    let format = format_for(&arguments.output, Format::Word2vecText);
+    vectors
+        .save(&arguments.output, format)
+        .with_context(|| format!("cannot write {}", arguments.output.display()))?;
+    eprintln!(
+        "trained {} words of {} dimensions on {} words ({} epochs) in {:.1} s ({:.0} words/s); \
+         wrote {} ({})",
+        report.vocabulary_size,
+        vectors.dimensions(),
+        report.corpus_words,
+        report.epochs,
+        report.vocabulary_seconds + report.training_seconds,
+        report.words_per_second(),
+        arguments.output.display(),
+        format.name()
+    );
+    if let Some(name) = &arguments.add {
+        let located =
+            emb::register_word_vectors(name, &arguments.output, emb::words::Weighting::Mean)?;
+        eprintln!("added {name} in {}; use it with -m {name}", located.path.display());
+    }
+    Ok(())
+}
+
 fn convert(input: &Path, output: &Path, to: Option<Format>) -> Result<()> {
-    let format =
-        to.unwrap_or_else(|| match output.extension().and_then(|extension| extension.to_str()) {
-            Some("embw") => Format::Native,
-            Some("bin") => Format::Word2vecBinary,
-            Some("vec") => Format::Word2vecText,
-            _ => Format::Glove,
-        });
+    let format = to.unwrap_or_else(|| format_for(output, Format::Glove));
     let started = Instant::now();
     let vectors = WordVectors::load(input)
         .with_context(|| format!("cannot read word vectors from {}", input.display()))?;
