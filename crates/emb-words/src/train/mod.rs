@@ -27,7 +27,7 @@
 //! `shared.rs`).
 //!
 //! Differences from gensim: the corpus is read and counted once and kept in memory as word
-//! numbers (gensim reads the file again every epoch); the random numbers come from word2vec's
+//! numbers, 4 bytes a word (gensim reads the file again every epoch); the random numbers come from word2vec's
 //! generator seeded per job, not from NumPy, so the vectors are not gensim's bit for bit; the
 //! learning rate follows the words handed out rather than the sentences. A single-threaded run
 //! gives the same vectors every time for the same corpus and seed.
