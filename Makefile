@@ -42,6 +42,7 @@ bench: build-bench build model peers
 	python3 bench/tsne_speed.py
 	python3 bench/hdbscan_speed.py
 	python3 bench/words_speed.py
+	python3 bench/word2vec_speed.py
 	python3 bench/embed_speed.py
 	python3 bench/ingest_speed.py
 	python3 bench/ann_data.py glove100 minilm20k
