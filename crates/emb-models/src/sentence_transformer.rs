@@ -135,7 +135,7 @@ pub struct SentenceTransformer {
     default_prompt_name: Option<String>,
 }
 
-fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T> {
+pub(crate) fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T> {
     let text = std::fs::read_to_string(path).map_err(|error| ModelError::io(path, error))?;
     serde_json::from_str(&text).map_err(|error| ModelError::invalid(path, error))
 }

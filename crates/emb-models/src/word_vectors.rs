@@ -12,7 +12,7 @@ use emb_words::{Format, WordVectors};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ModelError, Result};
-use crate::sentence_transformer::{ModelInfo, TokenReport};
+use crate::sentence_transformer::{read_json, ModelInfo, TokenReport};
 
 /// The file that marks a folder as registered word vectors.
 pub const CONFIG_FILE: &str = "emb-word-vectors.json";
@@ -67,7 +67,7 @@ impl WordVectorModel {
     /// in any format [`Format`] names.
     pub fn load(path: &Path, name: &str) -> Result<Self> {
         let (vectors, config) = if path.is_dir() {
-            let config: WordVectorConfig = read_config(&path.join(CONFIG_FILE))?;
+            let config: WordVectorConfig = read_json(&path.join(CONFIG_FILE))?;
             (WordVectors::load(&path.join(VECTORS_FILE))?, config)
         } else {
             let config = WordVectorConfig {
@@ -206,11 +206,6 @@ fn words(text: &str) -> impl Iterator<Item = &str> {
     })
     .map(|word| word.trim_matches(|character| character == '\'' || character == '-'))
     .filter(|word| !word.is_empty())
-}
-
-fn read_config(path: &Path) -> Result<WordVectorConfig> {
-    let text = std::fs::read_to_string(path).map_err(|error| ModelError::io(path, error))?;
-    serde_json::from_str(&text).map_err(|error| ModelError::invalid(path, error))
 }
 
 impl Embedder for WordVectorModel {
