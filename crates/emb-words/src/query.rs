@@ -197,13 +197,10 @@ impl WordVectors {
         let dimensions = self.dimensions();
         let values = &self.values()[..limit * dimensions];
         let mut scores = vec![0.0_f32; limit];
-        scores.par_chunks_mut(4096).zip(values.par_chunks(4096 * dimensions)).for_each(
-            |(scores, rows)| {
-                for (score, row) in scores.iter_mut().zip(rows.chunks_exact(dimensions)) {
-                    *score = dot(row, unit);
-                }
-            },
-        );
+        scores
+            .par_chunks_mut(4096)
+            .zip(values.par_chunks(4096 * dimensions))
+            .for_each(|(scores, rows)| emb_core::distance::dot_rows(rows, unit, scores));
         for (score, norm) in scores.iter_mut().zip(self.norms()) {
             *score *= inverse(*norm);
         }

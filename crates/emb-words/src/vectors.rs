@@ -2,6 +2,8 @@
 
 use std::collections::HashMap;
 
+pub(crate) use emb_core::distance::{dot, norm};
+
 use crate::{Error, Result};
 
 /// Where the vector values live: read into memory, or mapped from a native file.
@@ -179,23 +181,6 @@ pub(crate) fn inverse(value: f32) -> f32 {
     } else {
         0.0
     }
-}
-
-pub(crate) fn norm(vector: &[f32]) -> f32 {
-    dot(vector, vector).sqrt()
-}
-
-pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut sums = [0.0_f32; 8];
-    let mut left = a.chunks_exact(8);
-    let mut right = b.chunks_exact(8);
-    for (x, y) in left.by_ref().zip(right.by_ref()) {
-        for lane in 0..8 {
-            sums[lane] += x[lane] * y[lane];
-        }
-    }
-    let tail: f32 = left.remainder().iter().zip(right.remainder()).map(|(x, y)| x * y).sum();
-    sums.iter().sum::<f32>() + tail
 }
 
 #[cfg(test)]
