@@ -31,5 +31,5 @@ pub use emb_words;
 pub use error::{ModelError, Result};
 pub use pooling::Pooling;
 pub use resolve::{Located, Locator, Source};
-pub use sentence_transformer::{Embedded, ModelInfo, SentenceTransformer, TokenReport};
+pub use sentence_transformer::{Embedded, ModelInfo, SentenceTransformer, TokenReport, Tokenized};
 pub use word_vectors::{Weighting, WordVectorConfig, WordVectorModel};

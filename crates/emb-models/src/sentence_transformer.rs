@@ -102,6 +102,52 @@ pub struct Embedded {
     pub truncated: usize,
 }
 
+/// Texts tokenized for one model and cut to its maximum length, not yet embedded. Two of them
+/// made with the same prompt can be joined into one batch.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tokenized {
+    sequences: Vec<Vec<u32>>,
+    /// Leading tokens of every sequence that are the prompt, left out of pooling.
+    prompt_tokens: usize,
+    truncated: usize,
+}
+
+impl Tokenized {
+    /// The number of texts.
+    pub fn len(&self) -> usize {
+        self.sequences.len()
+    }
+
+    /// Whether there are no texts.
+    pub fn is_empty(&self) -> bool {
+        self.sequences.is_empty()
+    }
+
+    /// The number of tokens of each text, as it will be embedded (after truncation).
+    pub fn lengths(&self) -> impl Iterator<Item = usize> + '_ {
+        self.sequences.iter().map(Vec::len)
+    }
+
+    /// How many texts were cut at the model's maximum length.
+    pub fn truncated(&self) -> usize {
+        self.truncated
+    }
+
+    /// Appends `other`'s texts after these, when both were made with the same prompt; gives
+    /// `other` back when they were not.
+    pub fn join(&mut self, other: Tokenized) -> std::result::Result<(), Tokenized> {
+        if !self.is_empty() && !other.is_empty() && other.prompt_tokens != self.prompt_tokens {
+            return Err(other);
+        }
+        if self.is_empty() {
+            self.prompt_tokens = other.prompt_tokens;
+        }
+        self.sequences.extend(other.sequences);
+        self.truncated += other.truncated;
+        Ok(())
+    }
+}
+
 #[derive(Debug, Deserialize)]
 struct ModuleEntry {
     #[serde(default)]
@@ -334,18 +380,16 @@ impl SentenceTransformer {
         })
     }
 
-    /// Embeds `texts`, prepending `prompt` to each.
-    ///
-    /// Texts are tokenized in parallel, sorted by length, packed into batches of
-    /// at most 4,096 tokens (no padding) that run on all cores, pooled, optionally
-    /// normalised, and returned in input order.
-    pub fn embed_texts<S: AsRef<str>>(
+    /// Tokenizes `texts` (with `prompt` before each) and cuts them to `max_seq_length`, ready
+    /// for [`SentenceTransformer::embed_tokenized`]. A server tokenizes each request as it
+    /// arrives (to count and limit its tokens), then joins requests into one batch.
+    pub fn tokenize_texts<S: AsRef<str>>(
         &self,
         texts: &[S],
         prompt: Option<&str>,
-    ) -> Result<Embedded> {
+    ) -> Result<Tokenized> {
         if texts.is_empty() {
-            return Ok(Embedded::default());
+            return Ok(Tokenized::default());
         }
         let prepared: Vec<String> =
             texts.iter().map(|text| self.prepare(text.as_ref(), prompt)).collect();
@@ -368,7 +412,42 @@ impl SentenceTransformer {
                 ids
             })
             .collect();
+        Ok(Tokenized { sequences, prompt_tokens, truncated })
+    }
 
+    /// The text of the token ids `ids` (special tokens left out), for inputs that arrive as
+    /// token ids; an id outside the vocabulary is an error.
+    pub fn decode(&self, ids: &[u32]) -> Result<String> {
+        let vocabulary = self.tokenizer.get_vocab_size(true);
+        if let Some(&id) = ids.iter().find(|&&id| id as usize >= vocabulary) {
+            return Err(ModelError::Tokenizer(format!(
+                "token id {id} is outside the vocabulary of {} ({vocabulary} tokens)",
+                self.info.name
+            )));
+        }
+        self.tokenizer.decode(ids, true).map_err(|error| ModelError::Tokenizer(error.to_string()))
+    }
+
+    /// Embeds `texts`, prepending `prompt` to each.
+    ///
+    /// Texts are tokenized in parallel, sorted by length, packed into batches of
+    /// at most 4,096 tokens (no padding) that run on all cores, pooled, optionally
+    /// normalised, and returned in input order.
+    pub fn embed_texts<S: AsRef<str>>(
+        &self,
+        texts: &[S],
+        prompt: Option<&str>,
+    ) -> Result<Embedded> {
+        self.embed_tokenized(&self.tokenize_texts(texts, prompt)?)
+    }
+
+    /// Embeds texts tokenized by [`SentenceTransformer::tokenize_texts`], in their order.
+    pub fn embed_tokenized(&self, tokenized: &Tokenized) -> Result<Embedded> {
+        let Tokenized { sequences, prompt_tokens, truncated } = tokenized;
+        let (prompt_tokens, truncated) = (*prompt_tokens, *truncated);
+        if sequences.is_empty() {
+            return Ok(Embedded::default());
+        }
         let threads = rayon::current_num_threads().max(1);
         let lengths: Vec<usize> = sequences.iter().map(Vec::len).collect();
         let batches = plan_batches(&lengths, threads, |length| self.encoder.relative_cost(length));
@@ -409,7 +488,7 @@ impl SentenceTransformer {
                 }
             })
             .collect::<Result<_>>()?;
-        let mut vectors = vec![Vec::new(); texts.len()];
+        let mut vectors = vec![Vec::new(); sequences.len()];
         for (index, vector) in pooled.into_iter().flatten() {
             vectors[index] = vector;
         }

@@ -1,7 +1,8 @@
 // The interactive map: draws the points on a canvas, zooms with the wheel and pans by dragging,
 // shows the nearest point on hover, highlights the points a search matches, recolours by the
 // chosen field, and toggles categories from the legend. The data comes from the JSON element
-// "map-data" written by emb-plot's html.rs, whose comments describe its fields.
+// "map-data" written by emb-plot's html.rs, whose comments describe its fields. Inside a frame
+// (emb serve's page) it also talks to the page around it: see "In a frame" below.
 (function () {
   'use strict';
 
@@ -29,6 +30,8 @@
   const LABEL_INSET = 4; // between a label and the canvas's edges
   const SCALE_STEPS = 64; // numbers are drawn in this many colours of the scale
   const DIMMED_ALPHA = 0.08; // points the search does not match
+  const CLICK_DISTANCE = 4; // a press that moves further than this is a drag, not a click
+  const FOCUS_ZOOM = 3; // the least zoom a point is focused at, so that its neighbourhood shows
 
   // Positions in world units: the longer side of the points' extent is 1, y points down.
   const side = Math.max(data.width, data.height, 1);
@@ -50,6 +53,7 @@
     matches: null, // a Uint8Array of the points the search matches, or null without a search
     matchCount: 0,
     hover: -1, // the point under the pointer
+    marked: -1, // the point the page around the map selected (only inside a frame)
     zoom: 1, // on top of the fit of the whole map
     centreX: worldWidth / 2, // the world position at the centre of the canvas
     centreY: worldHeight / 2,
@@ -190,18 +194,21 @@
     return mask;
   }
 
-  // Blends the points that `wanted` accepts into the image, each with opacity `pointAlpha`.
+  // Blends the points that `wanted` accepts into the image, each with opacity `pointAlpha`, and
+  // returns how many fell on the canvas.
   function blendPoints(pixels, colours, wanted, pointAlpha) {
     const imageWidth = image.width;
     const imageHeight = image.height;
     const bytes = image.data;
     const { size, half, coverage } = mask;
+    let drawn = 0;
     for (let index = 0; index < count; index++) {
       const point = current.order[index];
       if (current.isOff(point) || !wanted(point)) continue;
       const left = Math.round(toScreenX(worldX[point], pixels) * ratio) - half;
       const top = Math.round(toScreenY(worldY[point], pixels) * ratio) - half;
       if (left + size <= 0 || top + size <= 0 || left >= imageWidth || top >= imageHeight) continue;
+      drawn++;
       const colour = colours[current.ofPoint[point]];
       const red = colour[0];
       const green = colour[1];
@@ -219,6 +226,7 @@
         }
       }
     }
+    return drawn;
   }
 
   let frameRequested = false;
@@ -243,11 +251,13 @@
     const colours = current.colours.map(parseHex);
     const alpha = opacity();
     const matches = state.matches;
+    let drawn;
     if (matches === null) {
-      blendPoints(pixels, colours, () => true, alpha);
+      drawn = blendPoints(pixels, colours, () => true, alpha);
     } else {
-      blendPoints(pixels, colours, (point) => !matches[point], DIMMED_ALPHA);
-      blendPoints(pixels, colours, (point) => matches[point] === 1, Math.max(alpha, 0.9));
+      drawn =
+        blendPoints(pixels, colours, (point) => !matches[point], DIMMED_ALPHA) +
+        blendPoints(pixels, colours, (point) => matches[point] === 1, Math.max(alpha, 0.9));
     }
     context.putImageData(image, 0, 0);
     context.setTransform(ratio, 0, 0, ratio, 0, 0);
@@ -267,7 +277,24 @@
       context.stroke();
     }
     if (data.showLabels) drawLabels(pixels);
+    if (state.marked >= 0) drawMark(pixels, pointRadius);
     drawHover();
+    if (!announced) announce(drawn);
+  }
+
+  // A dark ring on a white halo around the marked point, above the labels so it is never hidden.
+  function drawMark(pixels, pointRadius) {
+    const x = toScreenX(worldX[state.marked], pixels);
+    const y = toScreenY(worldY[state.marked], pixels);
+    const markRadius = pointRadius + 6;
+    context.beginPath();
+    context.arc(x, y, markRadius, 0, 2 * Math.PI);
+    context.lineWidth = 5;
+    context.strokeStyle = 'rgba(255, 255, 255, 0.9)';
+    context.stroke();
+    context.lineWidth = 2.5;
+    context.strokeStyle = '#111';
+    context.stroke();
   }
 
   // A ring around the hovered point, on the overlay.
@@ -498,7 +525,7 @@
   let drag = null;
 
   canvas.addEventListener('pointerdown', (event) => {
-    drag = { x: event.clientX, y: event.clientY, centreX: state.centreX, centreY: state.centreY };
+    drag = { x: event.clientX, y: event.clientY, centreX: state.centreX, centreY: state.centreY, moved: false };
     canvas.setPointerCapture(event.pointerId);
     canvas.classList.add('dragging');
     hideTooltip();
@@ -506,6 +533,7 @@
 
   canvas.addEventListener('pointermove', (event) => {
     if (drag !== null) {
+      if (Math.hypot(event.clientX - drag.x, event.clientY - drag.y) > CLICK_DISTANCE) drag.moved = true;
       const pixels = scale();
       state.centreX = drag.centreX - (event.clientX - drag.x) / pixels;
       state.centreY = drag.centreY - (event.clientY - drag.y) / pixels;
@@ -526,7 +554,11 @@
     drag = null;
     canvas.classList.remove('dragging');
   };
-  canvas.addEventListener('pointerup', endDrag);
+  canvas.addEventListener('pointerup', (event) => {
+    const clicked = drag !== null && !drag.moved;
+    endDrag();
+    if (clicked && framed) clickPoint(event);
+  });
   canvas.addEventListener('pointercancel', endDrag);
   canvas.addEventListener('pointerleave', () => {
     if (drag === null) hideTooltip();
@@ -547,8 +579,7 @@
   function runSearch() {
     const query = search.value.trim().toLowerCase();
     if (query === '') {
-      state.matches = null;
-      matchesText.textContent = '';
+      showMatches(null, 0, '');
     } else {
       const matches = new Uint8Array(count);
       let found = 0;
@@ -558,10 +589,16 @@
           found++;
         }
       }
-      state.matches = matches;
-      state.matchCount = found;
-      matchesText.textContent = found.toLocaleString('en') + ' of ' + count.toLocaleString('en') + ' match';
+      showMatches(matches, found, found.toLocaleString('en') + ' of ' + count.toLocaleString('en') + ' match');
     }
+  }
+
+  // Highlights `matches` (a Uint8Array with 1 for each point to highlight, or null for none),
+  // `found` points in all, and says so beside the search box with `text`.
+  function showMatches(matches, found, text) {
+    state.matches = matches;
+    state.matchCount = found;
+    matchesText.textContent = text;
     redraw();
   }
 
@@ -680,6 +717,90 @@
     return row;
   }
 
+  // ---- In a frame --------------------------------------------------------------------------
+
+  // emb serve's page shows the map in a frame beside its search results. The map tells it which
+  // point was clicked and when it is drawn; the page tells the map which points to highlight
+  // (its results, drawn like the search's matches) and which to centre on. Messages carry ids,
+  // never indexes, so that the page needs no knowledge of the map's data.
+  const framed = window.parent !== window;
+  let announced = false; // whether the first drawing has been reported
+  let pointOfId = null; // id to point, built at the first message that needs it
+
+  function tellParent(message) {
+    // The page may serve the map from a sandboxed frame, whose origin is opaque: hence '*'.
+    // Messages hold only ids the page already has.
+    if (framed) window.parent.postMessage(message, '*');
+  }
+
+  // Reports the first drawing: to the page around the map, and on the body for tests to read.
+  function announce(drawn) {
+    announced = true;
+    document.body.dataset.points = String(drawn);
+    tellParent({ type: 'emb-map-ready', points: drawn });
+  }
+
+  function pointOf(id) {
+    if (pointOfId === null) pointOfId = new Map(data.ids.map((pointId, point) => [pointId, point]));
+    const point = pointOfId.get(id);
+    return point === undefined ? -1 : point;
+  }
+
+  function clickPoint(event) {
+    const [x, y] = pointerPosition(event);
+    const point = nearest(x, y);
+    if (point < 0) return;
+    state.marked = point;
+    redraw();
+    tellParent({ type: 'emb-map-click', id: data.ids[point] });
+  }
+
+  // Highlights exactly the points of `ids` (ids not on the map are skipped); none clears. It
+  // replaces any search typed in the map, so the search box is emptied.
+  function highlight(ids) {
+    clearTimeout(searchTimer);
+    search.value = '';
+    if (ids.length === 0) {
+      showMatches(null, 0, '');
+      return;
+    }
+    const matches = new Uint8Array(count);
+    let found = 0;
+    for (const id of ids) {
+      const point = pointOf(id);
+      if (point >= 0 && !matches[point]) {
+        matches[point] = 1;
+        found++;
+      }
+    }
+    showMatches(matches, found, found.toLocaleString('en') + ' highlighted');
+  }
+
+  // Centres the view on the point of `id`, zoomed in at least FOCUS_ZOOM, and marks it; a null
+  // or unknown id removes the mark and leaves the view.
+  function focus(id) {
+    const point = id === null ? -1 : pointOf(id);
+    state.marked = point;
+    if (point >= 0) {
+      state.zoom = Math.max(state.zoom, FOCUS_ZOOM);
+      state.centreX = worldX[point];
+      state.centreY = worldY[point];
+    }
+    redraw();
+  }
+
+  if (framed) {
+    window.addEventListener('message', (event) => {
+      const message = event.data;
+      if (event.source !== window.parent || message === null || typeof message !== 'object') return;
+      if (message.type === 'emb-map-highlight' && Array.isArray(message.ids)) {
+        highlight(message.ids.filter((id) => typeof id === 'string'));
+      } else if (message.type === 'emb-map-focus') {
+        focus(typeof message.id === 'string' ? message.id : null);
+      }
+    });
+  }
+
   // ---- Size --------------------------------------------------------------------------------
 
   function resize() {
@@ -692,7 +813,8 @@
     draw();
   }
 
-  if (data.title === null) document.getElementById('title').hidden = true;
+  // In a frame the page around the map names it already.
+  if (data.title === null || framed) document.getElementById('title').hidden = true;
   fillColourBy();
   drawLegend();
   new ResizeObserver(resize).observe(plot);

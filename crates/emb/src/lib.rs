@@ -43,6 +43,7 @@ mod error;
 pub mod evaluate;
 mod index;
 mod ingest;
+mod items;
 mod model;
 pub mod settings;
 pub mod sources;
@@ -61,12 +62,13 @@ pub use emb_index::exact::VectorFile;
 pub use emb_index::hnsw::{Info as IndexInfo, Quantization};
 pub use emb_index::{Query, VectorIndex};
 pub use emb_models::resolve::{hub_id, Located, Locator, Source};
-pub use emb_models::{Embedded, ModelInfo, TokenReport};
+pub use emb_models::{Embedded, ModelError, ModelInfo, TokenReport};
 pub use emb_plot as plot;
 pub use error::{Error, Result};
 pub use index::{IndexSettings, IndexState, IndexStatus, IndexSync};
 pub use ingest::{content_hash, IngestOptions, IngestReport};
-pub use model::{describe, register_word_vectors, EmbedOptions, Model};
+pub use items::VectorItem;
+pub use model::{describe, register_word_vectors, EmbedOptions, Model, Prepared};
 
 /// The cosine similarity of every vector in `left` with every vector in `right`.
 pub fn similarity<A: AsRef<[f32]>, B: AsRef<[f32]>>(left: &[A], right: &[B]) -> Vec<Vec<f32>> {

@@ -1,6 +1,6 @@
 //! [`Model`]: a loaded embedding model.
 
-use emb_models::{Located, Locator, SentenceTransformer, WordVectorModel};
+use emb_models::{Located, Locator, SentenceTransformer, Tokenized, WordVectorModel};
 
 use crate::{Embedded, ModelInfo, Result, TokenReport, Vector};
 
@@ -132,6 +132,56 @@ impl Model {
         }
     }
 
+    /// Readies `texts` (with the prompt of `options`) for [`Model::embed_prepared`]: tokenized
+    /// and cut to the model's maximum length, so their token counts are known before the model
+    /// runs. Prepared texts of one model can be joined into one batch.
+    pub fn prepare<S: AsRef<str>>(&self, texts: &[S], options: &EmbedOptions) -> Result<Prepared> {
+        let prompt = self.prompt(options)?;
+        Ok(match &self.inner {
+            Inner::Transformer(model) => {
+                Prepared::Tokens(model.tokenize_texts(texts, prompt.as_deref())?)
+            }
+            Inner::Words(_) => Prepared::Texts(
+                texts
+                    .iter()
+                    .map(|text| {
+                        format!("{}{}", prompt.as_deref().unwrap_or_default(), text.as_ref())
+                    })
+                    .collect(),
+            ),
+        })
+    }
+
+    /// Embeds texts readied by [`Model::prepare`] of this model, in their order.
+    pub fn embed_prepared(&self, prepared: &Prepared) -> Result<Embedded> {
+        match (&self.inner, prepared) {
+            (Inner::Transformer(model), Prepared::Tokens(tokenized)) => {
+                Ok(model.embed_tokenized(tokenized)?)
+            }
+            (Inner::Words(model), Prepared::Texts(texts)) => {
+                Ok(Embedded { vectors: model.embed_texts(texts)?, truncated: 0 })
+            }
+            _ => Err(emb_models::ModelError::Tokenizer(format!(
+                "texts prepared for another kind of model were given to {}",
+                self.info().name
+            ))
+            .into()),
+        }
+    }
+
+    /// The text of the token ids `ids` in the model's own vocabulary (special tokens left
+    /// out); word vectors have no token ids.
+    pub fn decode(&self, ids: &[u32]) -> Result<String> {
+        match &self.inner {
+            Inner::Transformer(model) => Ok(model.decode(ids)?),
+            Inner::Words(model) => Err(emb_models::ModelError::Tokenizer(format!(
+                "{} is word vectors: it takes text, not token ids",
+                model.info().name
+            ))
+            .into()),
+        }
+    }
+
     /// The prompt `options` put before every text (`None` for none).
     pub fn prompt(&self, options: &EmbedOptions) -> Result<Option<String>> {
         self.inner.prompt(options.prompt.as_deref(), options.prompt_name.as_deref())
@@ -185,4 +235,53 @@ pub fn register_word_vectors(
     }
     WordVectorModel::register(source, &destination, weighting)?;
     Ok(Located { id: name.to_owned(), path: destination, source: emb_models::Source::EmbCache })
+}
+
+/// Texts readied for one model by [`Model::prepare`]: tokenized (transformers) or with their
+/// prompt (word vectors), not yet embedded.
+#[derive(Debug, Clone)]
+pub enum Prepared {
+    /// Token ids cut to the model's maximum length.
+    Tokens(Tokenized),
+    /// Texts for word vectors, prompt included.
+    Texts(Vec<String>),
+}
+
+impl Prepared {
+    /// The number of texts.
+    pub fn len(&self) -> usize {
+        match self {
+            Self::Tokens(tokenized) => tokenized.len(),
+            Self::Texts(texts) => texts.len(),
+        }
+    }
+
+    /// Whether there are no texts.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The tokens each text costs the model: its token count for a transformer, its word count
+    /// for word vectors.
+    pub fn token_counts(&self) -> Vec<usize> {
+        match self {
+            Self::Tokens(tokenized) => tokenized.lengths().collect(),
+            Self::Texts(texts) => {
+                texts.iter().map(|text| text.split_whitespace().count()).collect()
+            }
+        }
+    }
+
+    /// Appends `other`'s texts after these when the two can run as one batch; gives `other`
+    /// back when they cannot (a different prompt length, or another kind of model).
+    pub fn join(&mut self, other: Prepared) -> std::result::Result<(), Prepared> {
+        match (self, other) {
+            (Self::Tokens(mine), Self::Tokens(theirs)) => mine.join(theirs).map_err(Self::Tokens),
+            (Self::Texts(mine), Self::Texts(theirs)) => {
+                mine.extend(theirs);
+                Ok(())
+            }
+            (_, other) => Err(other),
+        }
+    }
 }

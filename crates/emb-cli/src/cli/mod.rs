@@ -6,9 +6,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod analysis;
+mod serve;
 mod words;
 
 pub use analysis::*;
+pub use serve::*;
 pub use words::*;
 
 /// emb: embeddings on your own machine.
@@ -155,6 +157,18 @@ pub enum Command {
     ///           emb words calc "king - man + woman"
     #[command(subcommand, verbatim_doc_comment)]
     Words(WordsCommand),
+    /// Serve embeddings and collections over HTTP, with a page to search and map them.
+    ///
+    /// POST /v1/embeddings answers as OpenAI's API does (the openai client, LangChain and
+    /// LlamaIndex work with base_url http://HOST:PORT/v1); /embed, /tokenize and /similarity
+    /// as text-embeddings-inference's; /v1/collections/... lists, writes, searches, clusters
+    /// and maps collections; / is a page to search and map them; /openapi.json lists it all.
+    /// Concurrent requests are batched by a token budget.
+    /// Examples: emb serve
+    ///           emb serve --port 9000 -m all-MiniLM-L6-v2 -m BAAI/bge-small-en-v1.5
+    ///           EMB_API_KEY=secret emb serve --host 0.0.0.0
+    #[command(verbatim_doc_comment)]
+    Serve(ServeArgs),
 }
 
 /// Which model, and how to prompt it.

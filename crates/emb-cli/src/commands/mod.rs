@@ -15,6 +15,7 @@ mod project;
 mod recommend;
 mod related;
 mod score;
+mod serve;
 mod similar;
 mod tokens;
 mod words;
@@ -45,6 +46,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Recommend(arguments) => recommend::run(&arguments),
         Command::Eval(arguments) => eval::run(&arguments),
         Command::Words(command) => words::run(command),
+        Command::Serve(arguments) => serve::run(&arguments),
     }
 }
 

@@ -1,0 +1,289 @@
+//! The routes against a real server on loopback with the tiny model: the shapes clients rely
+//! on, the collection routes end to end, the key, and the limits.
+
+mod common;
+
+use common::Served;
+use serde_json::{json, Value};
+
+fn vectors(answer: &common::Answer) -> Vec<Vec<f32>> {
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    answer.json()["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .map(|item| serde_json::from_value(item["embedding"].clone()).expect("floats"))
+        .collect()
+}
+
+#[test]
+fn embeddings_answer_as_openai_does() {
+    let served = Served::start(|_| {});
+    let answer = served.post("/v1/embeddings", &json!({"input": ["Hello world", "Goodbye"]}));
+    let body = answer.json();
+    assert_eq!(body["object"], "list");
+    assert_eq!(body["data"][1]["index"], 1);
+    assert_eq!(body["data"][0]["object"], "embedding");
+    assert!(body["usage"]["prompt_tokens"].as_u64().unwrap() >= 4, "{body}");
+    let floats = vectors(&answer);
+    assert_eq!(floats.len(), 2);
+    assert_ne!(floats[0], floats[1]);
+
+    // base64 is the same float32 values, little-endian.
+    let encoded = served
+        .post("/v1/embeddings", &json!({"input": "Hello world", "encoding_format": "base64"}));
+    let text = encoded.json()["data"][0]["embedding"].as_str().unwrap().to_owned();
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::STANDARD.decode(text).unwrap();
+    assert_eq!(emb::blob::decode(&bytes).unwrap(), floats[0]);
+
+    // A single string is one input; shortened vectors are normalised again.
+    let short =
+        vectors(&served.post("/v1/embeddings", &json!({"input": "Hello world", "dimensions": 4})));
+    assert_eq!(short[0].len(), 4);
+    let length: f32 = short[0].iter().map(|value| value * value).sum::<f32>().sqrt();
+    assert!((length - 1.0).abs() < 1e-5, "{length}");
+
+    // The same text alone and in a batch gives the same vector (batching changes nothing).
+    let alone = vectors(&served.post("/v1/embeddings", &json!({"input": "Goodbye"})));
+    let cosine = emb::distance::cosine(&alone[0], &floats[1]);
+    assert!(cosine > 0.99999, "{cosine}");
+
+    let models = served.get("/v1/models").json();
+    assert_eq!(models["data"][0]["id"], common::tiny_model());
+    let missing =
+        served.post("/v1/embeddings", &json!({"input": "x", "model": "text-embedding-3-small"}));
+    assert_eq!(missing.status, 404);
+    assert!(missing.json()["error"]["message"].as_str().unwrap().contains("does not serve"));
+}
+
+#[test]
+fn token_ids_are_the_models_own() {
+    let served = Served::start(|_| {});
+    let tokens = served.post("/tokenize", &json!({"inputs": "hello world"})).json();
+    let ids: Vec<u64> =
+        tokens[0].as_array().unwrap().iter().map(|token| token["id"].as_u64().unwrap()).collect();
+    assert!(ids.len() >= 3, "{tokens}");
+    // The ids without [CLS] and [SEP] embed as the text does.
+    let inner = &ids[1..ids.len() - 1];
+    let by_ids = vectors(&served.post("/v1/embeddings", &json!({"input": [inner]})));
+    let by_text = vectors(&served.post("/v1/embeddings", &json!({"input": "hello world"})));
+    assert!(emb::distance::cosine(&by_ids[0], &by_text[0]) > 0.9999);
+    let outside = served.post("/v1/embeddings", &json!({"input": [[1, 2, 4_000_000_000_u64]]}));
+    assert_eq!(outside.status, 422, "{}", outside.body);
+}
+
+#[test]
+fn tei_routes_answer_as_tei_does() {
+    let served = Served::start(|_| {});
+    let embedded: Vec<Vec<f32>> =
+        serde_json::from_str(&served.post("/embed", &json!({"inputs": ["a cat", "a dog"]})).body)
+            .unwrap();
+    assert_eq!(embedded.len(), 2);
+    let similarity: Vec<f32> = serde_json::from_str(
+        &served
+            .post(
+                "/similarity",
+                &json!({"inputs": {"source_sentence": "a cat", "sentences": ["a cat", "a dog"]}}),
+            )
+            .body,
+    )
+    .unwrap();
+    assert!((similarity[0] - 1.0).abs() < 1e-5, "{similarity:?}");
+    assert!((similarity[1] - emb::distance::cosine(&embedded[0], &embedded[1])).abs() < 1e-5);
+}
+
+#[test]
+fn collections_are_written_searched_and_analysed() {
+    let served = Served::start(|_| {});
+    let items: Vec<Value> = (0..30)
+        .map(|index| {
+            let topic = ["cats purr", "rust compiles", "rain falls"][index % 3];
+            json!({"id": format!("item-{index}"), "text": format!("{topic} {index}"), "metadata": {"topic": index % 3}})
+        })
+        .collect();
+    let written = served.post("/v1/collections/notes/items", &json!({"items": items}));
+    assert_eq!(written.status, 200, "{}", written.body);
+    assert_eq!(written.json()["embedded"], 30);
+    // The same items again are skipped: nothing is embedded twice.
+    let again = served.post("/v1/collections/notes/items", &json!({"items": items}));
+    assert_eq!(again.json()["skipped"], 30);
+
+    let list = served.get("/v1/collections").json();
+    assert_eq!(list["data"][0]["name"], "notes");
+    assert_eq!(list["data"][0]["count"], 30);
+
+    // A search by text is a search by the text's vector (the tiny model ranks at random, so
+    // the two are compared rather than a ranking checked).
+    let hits =
+        served.post("/v1/collections/notes/search", &json!({"text": "cats purr 3", "k": 3})).json();
+    let query = vectors(&served.post("/v1/embeddings", &json!({"input": "cats purr 3"})));
+    let same =
+        served.post("/v1/collections/notes/search", &json!({"vector": query[0], "k": 3})).json();
+    assert_eq!(hits["data"].as_array().unwrap().len(), 3, "{hits}");
+    assert_eq!(hits, same);
+    assert!(hits["data"][0]["content"].as_str().unwrap().contains(' '));
+    let by_id =
+        served.post("/v1/collections/notes/search", &json!({"id": "item-3", "k": 3})).json();
+    assert!(by_id["data"].as_array().unwrap().iter().all(|hit| hit["id"] != "item-3"));
+    let filtered = served
+        .post(
+            "/v1/collections/notes/search",
+            &json!({"text": "cats", "k": 5, "filter": "topic = 1"}),
+        )
+        .json();
+    let filtered = filtered["data"].as_array().unwrap();
+    assert_eq!(filtered.len(), 5);
+    assert!(filtered.iter().all(|hit| hit["metadata"]["topic"] == 1));
+    let hybrid = served
+        .post("/v1/collections/notes/search", &json!({"text": "rain", "k": 3, "hybrid": true}));
+    assert_eq!(hybrid.status, 200, "{}", hybrid.body);
+
+    let item = served.get("/v1/collections/notes/items/item-4?vector=true").json();
+    assert_eq!(item["content"], "rust compiles 4");
+    let dimensions = item["vector"].as_array().unwrap().len();
+
+    // Vectors made elsewhere go in as they are; a wrong length is refused whole.
+    let mut unique = vec![0.0_f32; dimensions];
+    unique[0] = 1.0;
+    let put = served.post(
+        "/v1/collections/notes/items",
+        &json!({"items": [{"id": "outside", "vector": unique, "text": "given"}]}),
+    );
+    assert_eq!(put.json()["written"], 1, "{}", put.body);
+    let by_vector =
+        served.post("/v1/collections/notes/search", &json!({"vector": unique, "k": 1})).json();
+    assert_eq!(by_vector["data"][0]["id"], "outside", "{by_vector}");
+    assert_eq!(by_vector["data"][0]["content"], "given");
+    let wrong = served.post("/v1/collections/notes/search", &json!({"vector": [1.0, 2.0], "k": 1}));
+    assert_eq!(wrong.status, 422);
+    let bad = served
+        .post("/v1/collections/notes/items", &json!({"items": [{"id": "bad", "vector": [1.0]}]}));
+    assert_eq!(bad.status, 422, "{}", bad.body);
+
+    let deleted = served.post(
+        "/v1/collections/notes/items/delete",
+        &json!({"ids": ["outside", "item-0", "never"]}),
+    );
+    assert_eq!(deleted.json()["deleted"], 2);
+    assert_eq!(served.get("/v1/collections/notes").json()["count"], 29);
+
+    let related = served.post("/v1/collections/notes/related", &json!({"k": 2})).json();
+    assert_eq!(related["data"].as_array().unwrap().len(), 29);
+    let clusters = served.post("/v1/collections/notes/cluster", &json!({"k": 3})).json();
+    assert_eq!(clusters["clusters"].as_array().unwrap().len(), 3, "{clusters}");
+    let projection = served.post("/v1/collections/notes/project", &json!({"method": "pca"})).json();
+    assert_eq!(projection["coordinates"].as_array().unwrap().len(), 29 * 2);
+    let map = served.get("/v1/collections/notes/map.html?method=pca");
+    assert_eq!(map.status, 200);
+    assert!(map.content_type.starts_with("text/html"));
+    assert!(map.body.contains("item-4"));
+
+    let gone = served.send("DELETE", "/v1/collections/notes", None, &[]);
+    assert_eq!(gone.json()["deleted"], true);
+    assert_eq!(served.get("/v1/collections/notes").status, 404);
+}
+
+#[test]
+fn a_key_guards_everything_but_health_and_the_page() {
+    let served = Served::start(|settings| settings.api_key = Some("sesame".into()));
+    assert_eq!(served.get("/health").status, 200);
+    assert_eq!(served.get("/").status, 200);
+    let refused = served.get("/v1/collections");
+    assert_eq!(refused.status, 401);
+    assert!(refused.json()["error"]["message"].as_str().unwrap().contains("Bearer"));
+    let wrong = served.send("GET", "/v1/collections", None, &[("Authorization", "Bearer sesamE")]);
+    assert_eq!(wrong.status, 401);
+    let right = served.send("GET", "/v1/collections", None, &[("Authorization", "Bearer sesame")]);
+    assert_eq!(right.status, 200);
+}
+
+#[test]
+fn limits_answer_with_clear_errors() {
+    let served = Served::start(|settings| {
+        settings.body_limit = 10_000;
+        settings.max_inputs = 4;
+        settings.max_request_tokens = 40;
+    });
+    let large = served.post("/v1/embeddings", &json!({"input": "word ".repeat(5_000)}));
+    assert_eq!(large.status, 413, "{}", large.body);
+    assert!(large.json()["error"]["message"].as_str().unwrap().contains("--body-limit"));
+    let many = served.post("/v1/embeddings", &json!({"input": ["a", "b", "c", "d", "e"]}));
+    assert_eq!(many.status, 422);
+    assert!(many.json()["error"]["message"].as_str().unwrap().contains("--max-inputs"));
+    // Each text is cut at the model's 24 tokens, so four long ones hold 96 > 40.
+    let long = "many words here ".repeat(20);
+    let tokens = served.post("/v1/embeddings", &json!({"input": [long, long, long, long]}));
+    assert_eq!(tokens.status, 422, "{}", tokens.body);
+    assert!(tokens.json()["error"]["message"].as_str().unwrap().contains("--max-request-tokens"));
+}
+
+#[test]
+fn a_full_queue_answers_503_with_retry_after_and_nothing_else_fails() {
+    let served = Served::start(|settings| {
+        settings.batching.queue_capacity = 1;
+        settings.batching.max_batch_requests = 1;
+    });
+    let texts: Vec<String> =
+        (0..64).map(|index| format!("sentence number {index} about many things")).collect();
+    let body = json!({"input": texts}).to_string();
+    let statuses: Vec<(u16, Option<String>, String)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..32)
+            .map(|_| {
+                scope.spawn(|| {
+                    let answer = served.send("POST", "/v1/embeddings", Some(body.as_bytes()), &[]);
+                    (answer.status, answer.retry_after, answer.body)
+                })
+            })
+            .collect();
+        workers.into_iter().map(|worker| worker.join().unwrap()).collect()
+    });
+    for (status, retry_after, body) in &statuses {
+        match status {
+            200 => {}
+            503 => {
+                assert_eq!(retry_after.as_deref(), Some("1"));
+                assert!(body.contains("busy"), "{body}");
+            }
+            other => panic!("status {other}: {body}"),
+        }
+    }
+    assert!(statuses.iter().any(|(status, ..)| *status == 200));
+}
+
+#[test]
+fn metrics_and_openapi_describe_the_server() {
+    let served = Served::start(|_| {});
+    served.post("/v1/embeddings", &json!({"input": "x"}));
+    let metrics = served.get("/metrics").body;
+    assert!(
+        metrics.contains("emb_requests_total{route=\"/v1/embeddings\",status=\"200\"} 1"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("emb_batches_total 1"), "{metrics}");
+    let document = served.get("/openapi.json").json();
+    assert_eq!(document["openapi"].as_str().map(|version| &version[..2]), Some("3."));
+    let paths = document["paths"].as_object().unwrap();
+    for path in [
+        "/v1/embeddings",
+        "/v1/models",
+        "/embed",
+        "/tokenize",
+        "/similarity",
+        "/health",
+        "/info",
+        "/metrics",
+        "/v1/collections",
+        "/v1/collections/{name}",
+        "/v1/collections/{name}/items",
+        "/v1/collections/{name}/items/delete",
+        "/v1/collections/{name}/items/{id}",
+        "/v1/collections/{name}/search",
+        "/v1/collections/{name}/related",
+        "/v1/collections/{name}/cluster",
+        "/v1/collections/{name}/project",
+        "/v1/collections/{name}/map.html",
+    ] {
+        assert!(paths.contains_key(path), "{path} is not in /openapi.json");
+    }
+}
