@@ -1,6 +1,7 @@
 # make demo   build in release mode, fetch the default model, run the main job on real data
-# make test   every test (fetches the model and the evaluation data, and installs the Python
-#             peers the llm interoperability test runs: bench/setup-peers; all cached outside
+# make test   every test (fetches the model and the evaluation data, installs the Python
+#             peers the llm and openai client tests run (bench/setup-peers) and Chromium with
+#             Playwright for the page's browser test (scripts/setup-browser); all cached outside
 #             the clone)
 # make lint   rustfmt and clippy, warnings as errors
 # make bench  speed against sentence-transformers, llm, hnswlib, FAISS, scikit-learn and gensim (needs the Python
@@ -8,7 +9,7 @@
 
 CARGO ?= cargo
 
-.PHONY: demo test lint build build-bench model eval-data peers bench
+.PHONY: demo test lint build build-bench model eval-data peers browser bench
 
 build:
 	$(CARGO) build --release -p emb-cli -p emb --bins --examples
@@ -25,8 +26,12 @@ demo: build model
 peers:
 	bench/setup-peers >/dev/null
 
-test: model eval-data peers
-	EMB_TEST_LLM="$$(dirname "$$(bench/setup-peers)")" $(CARGO) test --release --workspace --all-targets
+browser:
+	scripts/setup-browser >/dev/null
+
+test: model eval-data peers browser
+	EMB_TEST_LLM="$$(dirname "$$(bench/setup-peers)")" EMB_TEST_BROWSER="$$(scripts/setup-browser)" \
+		$(CARGO) test --release --workspace --all-targets
 	$(CARGO) test --release --workspace --doc
 
 lint:

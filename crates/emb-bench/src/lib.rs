@@ -1,5 +1,7 @@
 //! Shared helpers of the benchmark programs.
 
+pub mod load;
+
 use std::time::Instant;
 
 /// Reads the `text` field of every line of a JSON-lines file.

@@ -26,7 +26,7 @@ pub struct State {
     /// The counters of `/metrics`.
     pub metrics: Arc<Metrics>,
     /// Maps drawn, by (collection, method), with the collection version they show.
-    pub maps: Mutex<HashMap<(String, String), (String, Arc<String>)>>,
+    pub maps: Mutex<HashMap<(String, String), DrawnMap>>,
 }
 
 impl State {
@@ -114,6 +114,9 @@ impl State {
         self.databases.run(work).map_err(ApiError::from)
     }
 }
+
+/// A map page, and the collection version (`database:counter`) it shows.
+pub type DrawnMap = (String, Arc<String>);
 
 /// Whether `model` is what a client means by `name`: the name it was loaded by, its hub id or
 /// the last part of that id.

@@ -3,6 +3,7 @@
 
 mod common;
 
+use base64::Engine as _;
 use common::Served;
 use serde_json::{json, Value};
 
@@ -33,7 +34,6 @@ fn embeddings_answer_as_openai_does() {
     let encoded = served
         .post("/v1/embeddings", &json!({"input": "Hello world", "encoding_format": "base64"}));
     let text = encoded.json()["data"][0]["embedding"].as_str().unwrap().to_owned();
-    use base64::Engine as _;
     let bytes = base64::engine::general_purpose::STANDARD.decode(text).unwrap();
     assert_eq!(emb::blob::decode(&bytes).unwrap(), floats[0]);
 

@@ -160,13 +160,13 @@ pub enum Command {
     /// Serve embeddings and collections over HTTP, with a page to search and map them.
     ///
     /// POST /v1/embeddings answers as OpenAI's API does (the openai client, LangChain and
-    /// LlamaIndex work with base_url http://HOST:PORT/v1); /embed, /tokenize and /similarity
+    /// LlamaIndex work with their base URL set to http://HOST:PORT/v1); /embed, /tokenize and /similarity
     /// as text-embeddings-inference's; /v1/collections/... lists, writes, searches, clusters
     /// and maps collections; / is a page to search and map them; /openapi.json lists it all.
     /// Concurrent requests are batched by a token budget.
     /// Examples: emb serve
     ///           emb serve --port 9000 -m all-MiniLM-L6-v2 -m BAAI/bge-small-en-v1.5
-    ///           EMB_API_KEY=secret emb serve --host 0.0.0.0
+    ///           emb serve --host 0.0.0.0 --api-key "$KEY"
     #[command(verbatim_doc_comment)]
     Serve(ServeArgs),
 }

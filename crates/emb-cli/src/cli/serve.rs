@@ -17,7 +17,7 @@ pub struct ServeArgs {
     /// The database of collections. Default: embeddings.db in the emb home folder.
     #[arg(short, long = "database", env = "EMB_DB", value_name = "FILE")]
     pub database: Option<PathBuf>,
-    /// A model to load at start (repeat for more; comma-separated in EMB_SERVE_MODELS). The
+    /// A model to load at start (repeat for more, or list them comma-separated in the environment variable). The
     /// first answers requests that name none. Default: the default model.
     #[arg(short, long = "model", env = "EMB_SERVE_MODELS", value_delimiter = ',')]
     pub models: Vec<String>,

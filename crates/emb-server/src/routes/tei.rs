@@ -30,7 +30,9 @@ async fn embed_route(state: &Arc<state::State>, request: EmbedRequest) -> ApiRes
     let options = emb::EmbedOptions { prompt: None, prompt_name: request.prompt_name };
     let (mut vectors, _) = super::embed(state, batcher, texts, options).await?;
     if request.normalize.unwrap_or(true) {
-        vectors.iter_mut().for_each(|vector| emb::distance::normalize(vector));
+        for vector in &mut vectors {
+            emb::distance::normalize(vector);
+        }
     }
     Ok(vectors)
 }
