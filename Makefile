@@ -5,7 +5,7 @@
 #             the clone)
 # make lint   rustfmt and clippy, warnings as errors
 # make bench  speed against sentence-transformers, llm, hnswlib, FAISS, scikit-learn and gensim (needs the Python
-#             peers: bench/setup-peers)
+#             peers: bench/setup-peers), and emb serve under load (64 clients, batched and not)
 
 CARGO ?= cargo
 
@@ -52,3 +52,4 @@ bench: build-bench build model peers
 	python3 bench/ingest_speed.py
 	python3 bench/ann_data.py glove100 minilm20k
 	python3 bench/ann_speed.py glove100 minilm20k
+	./target/release/serve-load > target/serve-load.json

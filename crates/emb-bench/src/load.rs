@@ -152,6 +152,10 @@ impl Latency {
 /// The server's resident memory during a run (from `/proc/PID/status`).
 #[derive(Debug, Clone, Copy, Default, Serialize)]
 pub struct Memory {
+    /// `VmRSS` at the start of the run, in MiB.
+    pub first_resident_megabytes: f64,
+    /// `VmRSS` at the end of the run, in MiB: with the first, whether it grew.
+    pub last_resident_megabytes: f64,
     /// The largest `VmRSS` sampled, in MiB.
     pub max_resident_megabytes: f64,
     /// `VmHWM` at the end: the largest resident size since the process started, in MiB.
@@ -296,8 +300,9 @@ impl Tally {
     }
 }
 
-/// An agent of one client: statuses are answers, not errors, and the connection is kept.
-fn agent() -> ureq::Agent {
+/// An HTTP agent for a client of the server: statuses are answers, not errors, connections
+/// are kept alive, and a request may take up to two minutes.
+pub fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(Duration::from_mins(2)))
@@ -380,7 +385,7 @@ fn batch_counters(settings: &Settings) -> Option<[u64; 3]> {
 struct MemorySampler {
     process: u32,
     stop: Arc<AtomicBool>,
-    thread: std::thread::JoinHandle<(u64, usize)>,
+    thread: std::thread::JoinHandle<Vec<u64>>,
 }
 
 impl MemorySampler {
@@ -388,16 +393,13 @@ impl MemorySampler {
         let stop = Arc::new(AtomicBool::new(false));
         let stopped = Arc::clone(&stop);
         let thread = std::thread::spawn(move || {
-            let (mut largest, mut samples) = (0, 0);
+            let mut samples = Vec::new();
             // Samples once more after the stop, so even a short run has a sample.
             loop {
                 let last = stopped.load(Ordering::Relaxed);
-                if let Some(resident) = status_kilobytes(process, "VmRSS:") {
-                    largest = largest.max(resident);
-                    samples += 1;
-                }
+                samples.extend(status_kilobytes(process, "VmRSS:"));
                 if last {
-                    return (largest, samples);
+                    return samples;
                 }
                 std::thread::park_timeout(MEMORY_INTERVAL);
             }
@@ -409,12 +411,16 @@ impl MemorySampler {
     fn stop(self) -> Option<Memory> {
         self.stop.store(true, Ordering::Relaxed);
         self.thread.thread().unpark();
-        let (largest, samples) = self.thread.join().expect("the memory sampler");
+        let samples = self.thread.join().expect("the memory sampler");
+        let largest = samples.iter().copied().max()?;
         let peak = status_kilobytes(self.process, "VmHWM:").unwrap_or(largest);
-        (samples > 0).then(|| Memory {
-            max_resident_megabytes: largest as f64 / 1024.0,
-            peak_resident_megabytes: peak as f64 / 1024.0,
-            samples,
+        let megabytes = |kilobytes: u64| kilobytes as f64 / 1024.0;
+        Some(Memory {
+            first_resident_megabytes: megabytes(samples[0]),
+            last_resident_megabytes: megabytes(samples[samples.len() - 1]),
+            max_resident_megabytes: megabytes(largest),
+            peak_resident_megabytes: megabytes(peak),
+            samples: samples.len(),
         })
     }
 }

@@ -13,8 +13,11 @@ use serde_json::{json, Value};
 /// Concurrent clients, as in the benchmark form.
 const CLIENTS: usize = 64;
 
-/// How long each phase runs.
+/// How long each measured phase runs.
 const PHASE: Duration = Duration::from_secs(4);
+
+/// How long the phase against a small queue runs.
+const OVERLOAD: Duration = Duration::from_secs(2);
 
 /// Items of the searched collection.
 const ITEMS: usize = 300;
@@ -55,9 +58,7 @@ fn make_collection(base_url: &str) {
         .enumerate()
         .map(|(index, text)| json!({"id": format!("sentence-{index}"), "text": text}))
         .collect();
-    let agent: ureq::Agent =
-        ureq::Agent::config_builder().http_status_as_error(false).build().into();
-    let mut response = agent
+    let mut response = load::agent()
         .post(format!("{base_url}/v1/collections/docs/items"))
         .send_json(json!({"items": items}))
         .expect("an answer");
@@ -66,8 +67,13 @@ fn make_collection(base_url: &str) {
     assert_eq!(status, 200, "writing the collection: {body}");
 }
 
-/// Runs one phase against `server`, prints its report and checks it.
-fn run_phase(name: &str, server: &emb_server::Background, route: load::Route) -> load::Report {
+/// Runs one phase of `duration` against `server`, prints its report and checks it.
+fn run_phase(
+    name: &str,
+    server: &emb_server::Background,
+    route: load::Route,
+    duration: Duration,
+) -> load::Report {
     let mut settings = load::Settings::new(
         format!("http://{}", server.address()),
         route,
@@ -75,7 +81,7 @@ fn run_phase(name: &str, server: &emb_server::Background, route: load::Route) ->
         load::sample_sentences(ITEMS + 1000).split_off(ITEMS),
     );
     settings.clients = CLIENTS;
-    settings.duration = PHASE;
+    settings.duration = duration;
     settings.max_requests = 100_000;
     settings.server_process = Some(std::process::id());
     let report = load::run(&settings);
@@ -102,18 +108,29 @@ fn sixty_four_clients_get_answers_and_only_designed_503s() {
     let folder = tempfile::tempdir().expect("a temporary folder");
     let server = start(&folder, |_| {});
     make_collection(&format!("http://{}", server.address()));
-    let batched = run_phase("embeddings", &server, load::Route::Embeddings);
-    run_phase("search", &server, load::Route::Search { collection: "docs".into() });
+    let batched = run_phase("embeddings", &server, load::Route::Embeddings, PHASE);
+    let search = load::Route::Search { collection: "docs".into() };
+    run_phase("search", &server, search, PHASE);
     server.stop().expect("the server stops");
 
-    let unbatched_folder = tempfile::tempdir().expect("a temporary folder");
-    let server = start(&unbatched_folder, |settings| settings.batching.max_batch_requests = 1);
-    let unbatched = run_phase("embeddings unbatched", &server, load::Route::Embeddings);
+    let folder = tempfile::tempdir().expect("a temporary folder");
+    let server = start(&folder, |settings| settings.batching.max_batch_requests = 1);
+    let unbatched = run_phase("embeddings unbatched", &server, load::Route::Embeddings, PHASE);
     server.stop().expect("the server stops");
     eprintln!(
         "batched / unbatched throughput: {:.2}x (printed, not asserted)",
         batched.requests_per_second / unbatched.requests_per_second.max(f64::EPSILON)
     );
+
+    // A queue smaller than the clients: the ones that do not fit get the designed 503.
+    let folder = tempfile::tempdir().expect("a temporary folder");
+    let server = start(&folder, |settings| {
+        settings.batching.max_batch_requests = 1;
+        settings.batching.queue_capacity = 4;
+    });
+    run_phase("embeddings, queue of 4", &server, load::Route::Embeddings, OVERLOAD);
+    server.stop().expect("the server stops");
+
     let report = serde_json::to_string(&batched).expect("a report serializes");
     assert!(report.contains("\"latency_milliseconds\""));
 }

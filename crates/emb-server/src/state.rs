@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::{Arc, Condvar, Mutex, PoisonError, RwLock};
 
 use emb::{Database, Model};
 
@@ -40,7 +40,7 @@ impl State {
             served.push(Arc::new(Batcher::start(model, settings.batching, Arc::clone(&metrics))));
         }
         Ok(Self {
-            databases: Databases { path: settings.database.clone(), free: Mutex::default() },
+            databases: Databases::new(settings.database.clone()),
             settings,
             served,
             loaded: RwLock::default(),
@@ -126,22 +126,72 @@ fn answers_to(model: &Model, name: &str) -> bool {
 }
 
 /// Open handles to the database, reused across requests (a handle keeps its mapped vectors and
-/// loaded indexes, so searches after the first are cheap).
+/// loaded indexes, so searches after the first are cheap). At most [`Databases::limit`] are
+/// open: more requests at once wait for one, which bounds memory under load (the work is
+/// CPU-bound, so more handles than cores would not answer sooner).
 struct Databases {
     path: PathBuf,
-    free: Mutex<Vec<Database>>,
+    limit: usize,
+    pool: Mutex<Pool>,
+    returned: Condvar,
+}
+
+#[derive(Default)]
+struct Pool {
+    free: Vec<Database>,
+    open: usize,
 }
 
 impl Databases {
+    fn new(path: PathBuf) -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+        Self { path, limit: (2 * cores).max(4), pool: Mutex::default(), returned: Condvar::new() }
+    }
+
     fn run<T>(&self, work: impl FnOnce(&mut Database) -> emb::Result<T>) -> emb::Result<T> {
-        let pooled = self.free.lock().unwrap_or_else(PoisonError::into_inner).pop();
-        let mut database = match pooled {
-            Some(database) => database,
-            None => Database::open(&self.path)?,
+        let mut pool = self.pool.lock().unwrap_or_else(PoisonError::into_inner);
+        let pooled = loop {
+            if let Some(database) = pool.free.pop() {
+                break Some(database);
+            }
+            if pool.open < self.limit {
+                pool.open += 1;
+                break None;
+            }
+            pool = self.returned.wait(pool).unwrap_or_else(PoisonError::into_inner);
         };
-        let outcome = work(&mut database);
-        self.free.lock().unwrap_or_else(PoisonError::into_inner).push(database);
-        outcome
+        drop(pool);
+        let database = match pooled {
+            Some(database) => database,
+            None => Database::open(&self.path).inspect_err(|_| self.give_back(None))?,
+        };
+        // Returned to the pool however `work` ends; a handle a panic went through is closed.
+        let mut lease = Lease { databases: self, database: Some(database) };
+        work(lease.database.as_mut().expect("leased"))
+    }
+
+    /// Puts `database` back in the pool, or counts it closed when `None`, and wakes a waiter.
+    fn give_back(&self, database: Option<Database>) {
+        let mut pool = self.pool.lock().unwrap_or_else(PoisonError::into_inner);
+        match database {
+            Some(database) => pool.free.push(database),
+            None => pool.open -= 1,
+        }
+        drop(pool);
+        self.returned.notify_one();
+    }
+}
+
+/// A handle taken from the pool, given back when dropped.
+struct Lease<'a> {
+    databases: &'a Databases,
+    database: Option<Database>,
+}
+
+impl Drop for Lease<'_> {
+    fn drop(&mut self) {
+        let database = self.database.take().filter(|_| !std::thread::panicking());
+        self.databases.give_back(database);
     }
 }
 

@@ -101,10 +101,14 @@ impl ServerProcess {
                     }
                     said.push(line);
                 }
-                Err(_) => anyhow::bail!(
-                    "emb serve did not start within {} s ({}):\n{}",
+                Err(mpsc::RecvTimeoutError::Timeout) => anyhow::bail!(
+                    "emb serve did not listen within {} s:\n{}",
                     START_TIMEOUT.as_secs(),
-                    server.child.try_wait()?.map_or("still running".into(), |s| s.to_string()),
+                    said.join("\n")
+                ),
+                Err(mpsc::RecvTimeoutError::Disconnected) => anyhow::bail!(
+                    "emb serve stopped before it listened ({}):\n{}",
+                    server.child.wait()?,
                     said.join("\n")
                 ),
             }
@@ -143,21 +147,19 @@ fn listening_address(line: &str) -> Option<&str> {
 /// The number of items of `collection`, after writing [`COLLECTION_SIZE`] sentences to it
 /// if it is not there.
 fn ensure_collection(base_url: &str, collection: &str) -> anyhow::Result<u64> {
-    let agent: ureq::Agent =
-        ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let agent = load::agent();
     let url = format!("{base_url}/v1/collections/{collection}");
     let mut response = agent.get(&url).call()?;
     if response.status() == 404 {
         eprintln!("making collection {collection} of {COLLECTION_SIZE} sentences");
-        let sentences = load::sample_sentences(COLLECTION_SIZE);
-        for (chunk_index, chunk) in sentences.chunks(250).enumerate() {
-            let items: Vec<Value> = chunk
-                .iter()
-                .enumerate()
-                .map(|(index, text)| json!({"id": (chunk_index * 250 + index).to_string(), "text": text}))
-                .collect();
+        let items: Vec<Value> = load::sample_sentences(COLLECTION_SIZE)
+            .into_iter()
+            .enumerate()
+            .map(|(index, text)| json!({"id": index.to_string(), "text": text}))
+            .collect();
+        for chunk in items.chunks(250) {
             let mut written =
-                agent.post(format!("{url}/items")).send_json(json!({"items": items}))?;
+                agent.post(format!("{url}/items")).send_json(json!({"items": chunk}))?;
             let status = written.status();
             anyhow::ensure!(
                 status == 200,
@@ -198,7 +200,7 @@ fn phase(
 /// Prints the table of the phases to stderr, one row each.
 fn print_table(phases: &[(&str, &load::Report)]) {
     eprintln!(
-        "{:<22} {:>8} {:>8} {:>6} {:>6} {:>8} {:>8} {:>8} {:>8} {:>8} {:>9} {:>8}",
+        "{:<22} {:>8} {:>8} {:>6} {:>6} {:>8} {:>8} {:>8} {:>8} {:>8} {:>9} {:>21}",
         "phase",
         "requests",
         "200",
@@ -210,18 +212,23 @@ fn print_table(phases: &[(&str, &load::Report)]) {
         "max ms",
         "req/s",
         "per batch",
-        "RSS MiB"
+        "RSS MiB start/end/max"
     );
     for (name, report) in phases {
         let latency = report.latency_milliseconds;
         let per_batch = report
             .batching
             .map_or("-".into(), |batching| format!("{:.1}", batching.mean_requests_per_batch));
-        let resident = report
-            .memory
-            .map_or("-".into(), |memory| format!("{:.0}", memory.max_resident_megabytes));
+        let resident = report.memory.map_or("-".into(), |memory| {
+            format!(
+                "{:.0} / {:.0} / {:.0}",
+                memory.first_resident_megabytes,
+                memory.last_resident_megabytes,
+                memory.max_resident_megabytes
+            )
+        });
         eprintln!(
-            "{:<22} {:>8} {:>8} {:>6} {:>6} {:>8.1} {:>8.1} {:>8.1} {:>8.1} {:>8.1} {:>9} {:>8}",
+            "{:<22} {:>8} {:>8} {:>6} {:>6} {:>8.1} {:>8.1} {:>8.1} {:>8.1} {:>8.1} {:>9} {:>21}",
             name,
             report.requests,
             report.count(200),
