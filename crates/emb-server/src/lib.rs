@@ -1,7 +1,7 @@
 //! `emb serve`: embeddings over HTTP, and a page to search and map collections.
 //!
 //! One process serves the OpenAI embeddings API (`POST /v1/embeddings`, so the `openai` client
-//! and LangChain's or LlamaIndex's OpenAI embedding classes work unchanged), the
+//! and OpenAI embedding classes such as LangChain's work with only their base URL changed), the
 //! text-embeddings-inference routes (`/embed`, `/tokenize`, `/similarity`), routes over the
 //! collections of one database (list, upsert, delete, search, related, cluster, project, map),
 //! `/health`, `/info`, `/metrics` (Prometheus), `/openapi.json`, and a page at `/`.

@@ -159,8 +159,9 @@ pub enum Command {
     Words(WordsCommand),
     /// Serve embeddings and collections over HTTP, with a page to search and map them.
     ///
-    /// POST /v1/embeddings answers as OpenAI's API does (the openai client, LangChain and
-    /// LlamaIndex work with their base URL set to http://HOST:PORT/v1); /embed, /tokenize and /similarity
+    /// POST /v1/embeddings answers as OpenAI's API does (the openai client and LangChain's
+    /// OpenAI embeddings work with their base URL set to http://HOST:PORT/v1; see the README
+    /// for LangChain's one setting); /embed, /tokenize and /similarity
     /// as text-embeddings-inference's; /v1/collections/... lists, writes, searches, clusters
     /// and maps collections; / is a page to search and map them; /openapi.json lists it all.
     /// Concurrent requests are batched by a token budget.

@@ -1,5 +1,5 @@
 //! `POST /v1/embeddings` and `GET /v1/models`, as the OpenAI API has them, so that the
-//! official clients and the OpenAI embedding classes of LangChain and LlamaIndex work
+//! official clients and OpenAI embedding classes such as LangChain's work
 //! against emb unchanged.
 
 use std::sync::Arc;
