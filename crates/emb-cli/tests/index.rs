@@ -175,4 +175,20 @@ fn hybrid_search_fuses_keywords_with_vectors() {
         "x = 1",
     ]));
     assert!(stdout.is_empty(), "{stdout}");
+
+    // From a stored item, the keywords are its own content: this one has the kettle's vector
+    // but speaks of the ZX81, so only the hybrid search from it puts the ZX81 first.
+    connection
+        .execute(
+            "INSERT INTO embeddings (collection_id, id, embedding, content)
+             SELECT collection_id, 'memory', embedding, 'ZX81 kilobyte memory'
+             FROM embeddings WHERE id = 'kettle'",
+            [],
+        )
+        .unwrap();
+    let from_item = ["similar", "notes", "memory", "-n", "1"];
+    let (stdout, _) = success(sandbox.emb().args(from_item));
+    assert_eq!(ids(&stdout), ["kettle"], "{stdout}");
+    let (stdout, _) = success(sandbox.emb().args(from_item).arg("--hybrid"));
+    assert_eq!(ids(&stdout), ["zx81"], "{stdout}");
 }

@@ -58,7 +58,17 @@ pub struct Search {
     /// Also rank the items whose stored content matches these words (full-text, BM25), and fuse
     /// the two rankings by reciprocal rank: a hit's score is then its fused score,
     /// `Σ 1 / (60 + rank)`. Default: vectors only.
-    pub keywords: Option<String>,
+    pub keywords: Option<Keywords>,
+}
+
+/// The words a hybrid search ranks by, beside the vectors.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Keywords {
+    /// These words (the text the query vector was made from).
+    Text(String),
+    /// The stored content of the item a [`Target::Id`] search starts from; a search from an
+    /// item without stored content, or from a vector, ranks by vectors only.
+    OfTarget,
 }
 
 impl Search {
@@ -276,15 +286,20 @@ impl Database {
         if header.dimensions.is_none() {
             return Ok(Vec::new());
         }
-        let (vector, exclude) = match &search.target {
-            Target::Vector(vector) => (vector.clone(), None),
+        let (vector, exclude, content) = match &search.target {
+            Target::Vector(vector) => (vector.clone(), None, None),
             Target::Id(id) => {
                 let record =
                     self.store.get(collection, &[id.as_str()])?.pop().ok_or_else(|| {
                         Error::NoSuchItem { collection: collection.to_owned(), id: id.clone() }
                     })?;
-                (record.vector, Some(id.as_str()))
+                (record.vector, Some(id.as_str()), record.content)
             }
+        };
+        let keywords = match &search.keywords {
+            Some(Keywords::Text(text)) => Some(text.as_str()),
+            Some(Keywords::OfTarget) => content.as_deref(),
+            None => None,
         };
         let allowed = match &search.filter {
             None => None,
@@ -305,7 +320,7 @@ impl Database {
             self.index_for_search(collection)?
         };
         let mut query = query;
-        if search.keywords.is_some() {
+        if keywords.is_some() {
             // Enough candidates from each ranking for the fusion to choose from.
             query.k = (3 * search.k).max(FUSION_CANDIDATES);
             query.ef = query.ef.map(|ef| ef.max(query.k));
@@ -318,7 +333,7 @@ impl Database {
             }
             crate::index::IndexChoice::None => self.vectors(collection)?.search(&query)?,
         };
-        if let Some(keywords) = &search.keywords {
+        if let Some(keywords) = keywords {
             hits = self.fuse_keywords(collection, keywords, &query, hits, search.k)?;
         }
         let ids: Vec<&str> = hits.iter().map(|hit| hit.id.as_str()).collect();

@@ -51,7 +51,7 @@ pub mod transfer;
 pub mod words;
 
 pub use analysis::Snapshot;
-pub use database::{Database, Hit, Neighbour, Related, Search, Target};
+pub use database::{Database, Hit, Keywords, Neighbour, Related, Search, Target};
 pub use emb_analysis::neighbourhood::OutlierMethod;
 pub use emb_analysis::Rows;
 pub use emb_core::filter::{Filter, FilterError};

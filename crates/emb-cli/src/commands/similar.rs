@@ -1,7 +1,7 @@
 //! `emb similar`: the items of a collection nearest a text or one of its items.
 
 use anyhow::Result;
-use emb::{Search, Store, Target};
+use emb::{Keywords, Search, Target};
 
 use crate::cli::SimilarArgs;
 use crate::input::read_text;
@@ -14,9 +14,7 @@ pub fn run(arguments: &SimilarArgs) -> Result<()> {
     let mut keywords = None;
     let target = if let Some(id) = &arguments.id {
         if arguments.hybrid {
-            // Keywords from the item's own stored content.
-            let record = database.store().get(&arguments.collection, &[id.as_str()])?.pop();
-            keywords = record.and_then(|record| record.content);
+            keywords = Some(Keywords::OfTarget);
         }
         Target::Id(id.clone())
     } else {
@@ -24,7 +22,7 @@ pub fn run(arguments: &SimilarArgs) -> Result<()> {
         let (model, options) =
             super::load_collection_model(&database, &arguments.collection, &arguments.model)?;
         if arguments.hybrid {
-            keywords = Some(text.clone());
+            keywords = Some(Keywords::Text(text.clone()));
         }
         Target::Vector(model.embed_with(&[text], &options)?.vectors.remove(0))
     };

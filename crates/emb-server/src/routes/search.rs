@@ -81,7 +81,7 @@ pub async fn search(
             let model = header.model.clone();
             let batcher = blocking(&state, move |state| state.collection_model(&model)).await?;
             if request.hybrid {
-                keywords = Some(text.clone());
+                keywords = Some(emb::Keywords::Text(text.clone()));
             }
             let options = emb::EmbedOptions { prompt: None, prompt_name: request.prompt_name };
             let (mut vectors, _) = embed(&state, batcher, vec![text], options).await?;
@@ -103,9 +103,13 @@ pub async fn search(
             }
             emb::Target::Vector(vector)
         }
-        Looking::Id(id) => emb::Target::Id(id),
+        Looking::Id(id) => {
+            if request.hybrid {
+                keywords = Some(emb::Keywords::OfTarget);
+            }
+            emb::Target::Id(id)
+        }
     };
-    let hybrid_by_id = matches!(&target, emb::Target::Id(_)) && request.hybrid;
     let search = emb::Search {
         target,
         k,
@@ -116,21 +120,9 @@ pub async fn search(
         ef: request.ef,
         keywords,
     };
-    let hits = blocking(&state, move |state| {
-        state.database(|database| {
-            let mut search = search;
-            if hybrid_by_id {
-                // Keywords from the item's own stored content.
-                if let emb::Target::Id(id) = &search.target {
-                    use emb::Store as _;
-                    let record = database.store().get(&name, &[id.as_str()])?.pop();
-                    search.keywords = record.and_then(|record| record.content);
-                }
-            }
-            database.search(&name, &search)
-        })
-    })
-    .await?;
+    let hits =
+        blocking(&state, move |state| state.database(|database| database.search(&name, &search)))
+            .await?;
     Ok(axum::Json(json!({"object": "list", "data": hits})))
 }
 
