@@ -202,3 +202,10 @@ pub struct Generation {
     /// Grows with every change to the collection's items.
     pub counter: u64,
 }
+
+impl std::fmt::Display for Generation {
+    /// `database:counter`, as caches beside the database record the version they hold.
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(formatter, "{}:{}", self.database, self.counter)
+    }
+}

@@ -76,10 +76,14 @@ impl Batcher {
         &self.model
     }
 
-    /// Queues `prepared` texts; the receiver gets their vectors once their batch has run.
-    pub fn submit(&self, prepared: Prepared) -> Result<oneshot::Receiver<Reply>, Full> {
+    /// Queues `prepared` texts, which hold `tokens` tokens in all; the receiver gets their
+    /// vectors once their batch has run.
+    pub fn submit(
+        &self,
+        prepared: Prepared,
+        tokens: usize,
+    ) -> Result<oneshot::Receiver<Reply>, Full> {
         let (reply, receiver) = oneshot::channel();
-        let tokens = prepared.token_counts().iter().sum();
         let sender = self.sender.as_ref().ok_or(Full { queued: 0 })?;
         match sender.try_send(Job { prepared, tokens, reply }) {
             Ok(()) => Ok(receiver),

@@ -126,8 +126,7 @@ pub async fn map_page(
             ProjectionMethod::Pca
         });
         let key = (name.clone(), method.to_string());
-        let version =
-            generation.map(|generation| format!("{}:{}", generation.database, generation.counter));
+        let version = generation.map(|generation| generation.to_string());
         if let Some(version) = &version {
             let maps = state.maps.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             if let Some((drawn_version, page)) = maps.get(&key) {

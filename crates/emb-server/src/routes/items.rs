@@ -41,13 +41,7 @@ pub async fn upsert(
     if request.items.is_empty() {
         return Err(ApiError::unprocessable("items is empty: give at least one"));
     }
-    if request.items.len() > state.settings.max_inputs {
-        return Err(ApiError::unprocessable(format!(
-            "{} items in one request; this server takes at most {} (--max-inputs): split the request",
-            request.items.len(),
-            state.settings.max_inputs
-        )));
-    }
+    super::check_count(&state, request.items.len(), "items")?;
     let with_vectors = request.items.iter().filter(|item| item.vector.is_some()).count();
     if with_vectors != 0 && with_vectors != request.items.len() {
         return Err(ApiError::unprocessable(

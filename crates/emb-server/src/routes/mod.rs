@@ -119,6 +119,17 @@ fn decode(ids: &[Value], field: &str, batcher: &Batcher) -> ApiResult<String> {
     Ok(batcher.model().decode(&ids)?)
 }
 
+/// Refuses a request of more than `--max-inputs` texts or items (`what` names them).
+pub(crate) fn check_count(state: &State, count: usize, what: &str) -> ApiResult<()> {
+    let max_inputs = state.settings.max_inputs;
+    if count > max_inputs {
+        return Err(ApiError::unprocessable(format!(
+            "{count} {what} in one request; this server takes at most {max_inputs} (--max-inputs): split the request"
+        )));
+    }
+    Ok(())
+}
+
 /// Embeds `texts` with the batcher's model: tokenizes them on a blocking thread, checks the
 /// request's limits, waits in the model's queue and returns the vectors and the tokens used.
 pub(crate) async fn embed(
@@ -127,13 +138,7 @@ pub(crate) async fn embed(
     texts: Vec<String>,
     options: emb::EmbedOptions,
 ) -> ApiResult<(Vec<Vec<f32>>, usize)> {
-    let max_inputs = state.settings.max_inputs;
-    if texts.len() > max_inputs {
-        return Err(ApiError::unprocessable(format!(
-            "{} inputs in one request; this server takes at most {max_inputs} (--max-inputs): split the request",
-            texts.len()
-        )));
-    }
+    check_count(state, texts.len(), "inputs")?;
     let max_tokens = state.settings.max_request_tokens;
     let model = Arc::clone(batcher.model());
     let (prepared, tokens) = blocking(state, move |_| {
@@ -147,7 +152,7 @@ pub(crate) async fn embed(
             "the request holds {tokens} tokens; this server takes at most {max_tokens} per request (--max-request-tokens): split the request"
         )));
     }
-    let receiver = batcher.submit(prepared).map_err(|full| ApiError::busy(full.queued))?;
+    let receiver = batcher.submit(prepared, tokens).map_err(|full| ApiError::busy(full.queued))?;
     let vectors = receiver
         .await
         .map_err(|_| ApiError::internal("the model's worker stopped before answering"))??;

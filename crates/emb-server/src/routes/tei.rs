@@ -57,13 +57,7 @@ pub async fn tokenize(
 ) -> ApiResult<axum::Json<Value>> {
     let batcher = state.served_model(request.model.as_deref())?;
     let texts = texts_of(&request.inputs, "inputs", &batcher)?;
-    if texts.len() > state.settings.max_inputs {
-        return Err(ApiError::unprocessable(format!(
-            "{} inputs in one request; this server takes at most {} (--max-inputs)",
-            texts.len(),
-            state.settings.max_inputs
-        )));
-    }
+    super::check_count(&state, texts.len(), "inputs")?;
     let options = emb::EmbedOptions { prompt: None, prompt_name: request.prompt_name };
     let tokenized = blocking(&state, move |_| {
         texts

@@ -96,7 +96,7 @@ impl Database {
             tracing::warn!(path = %path.display(), "ignoring an unreadable stored projection");
             return Ok(None);
         };
-        let current = self.store().generation(collection)?.map(|g| generation_text(&g));
+        let current = self.store().generation(collection)?.map(|generation| generation.to_string());
         Ok((current.as_deref() == Some(projection.generation.as_str())).then_some(projection))
     }
 }
@@ -112,10 +112,6 @@ fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()>
     std::fs::rename(&temporary, path).inspect_err(|_| {
         let _ = std::fs::remove_file(&temporary);
     })
-}
-
-fn generation_text(generation: &emb_core::store::Generation) -> String {
-    format!("{}:{}", generation.database, generation.counter)
 }
 
 /// Projects a snapshot (see [`Database::project`]).
@@ -154,6 +150,6 @@ pub fn project_snapshot(snapshot: &Snapshot, settings: &ProjectionSettings) -> R
         ids: snapshot.ids.clone(),
         coordinates,
         explained_variance_ratio: explained,
-        generation: generation_text(snapshot.generation()),
+        generation: snapshot.generation().to_string(),
     })
 }
