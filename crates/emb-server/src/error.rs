@@ -42,6 +42,15 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, "not_found_error", message)
     }
 
+    /// 413: a body over the server's limit.
+    pub fn too_large() -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "invalid_request_error",
+            "the body is larger than the server's limit (--body-limit); send fewer inputs per request",
+        )
+    }
+
     /// 401: a missing or wrong API key.
     pub fn unauthorized() -> Self {
         Self::new(
@@ -162,10 +171,11 @@ fn json_rejection(rejection: &JsonRejection) -> ApiError {
     let status = rejection.status();
     let message = match rejection {
         JsonRejection::MissingJsonContentType(_) => {
-            "the body must be JSON, sent with the header `Content-Type: application/json`".to_owned()
+            "the body must be JSON, sent with the header `Content-Type: application/json`"
+                .to_owned()
         }
         JsonRejection::BytesRejection(_) if status == StatusCode::PAYLOAD_TOO_LARGE => {
-            "the body is larger than the server's limit (--body-limit); send fewer inputs per request".to_owned()
+            return ApiError::too_large();
         }
         _ => rejection.body_text(),
     };

@@ -2,12 +2,13 @@
 //! and the counting for `/metrics`.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::header::AUTHORIZATION;
+use axum::http::header::{AUTHORIZATION, CONTENT_LENGTH};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use http_body_util::BodyExt;
 
 use crate::error::ApiError;
 use crate::state;
@@ -39,6 +40,46 @@ pub async fn authorize(
     }
     next.run(request).await
 }
+
+/// Answers 413 to a body whose announced length is over the limit, after reading and
+/// dropping it (up to [`DRAIN_BYTES`] or [`DRAIN_TIME`]). Clients such as `requests` and
+/// `ureq` send the whole body before they read the answer; a server that answers and closes
+/// while they write makes them report a broken pipe instead of the 413 and its message.
+pub async fn refuse_oversized(
+    State(state): State<Arc<state::State>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let announced = request
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.trim().parse::<u64>().ok());
+    match announced {
+        Some(length) if length > state.settings.body_limit as u64 => {
+            let mut body = request.into_body();
+            let mut read = 0_u64;
+            let _ = tokio::time::timeout(DRAIN_TIME, async {
+                while read <= DRAIN_BYTES {
+                    match body.frame().await {
+                        Some(Ok(frame)) => {
+                            read += frame.data_ref().map_or(0, |data| data.len() as u64);
+                        }
+                        _ => break,
+                    }
+                }
+            })
+            .await;
+            ApiError::too_large().into_response()
+        }
+        _ => next.run(request).await,
+    }
+}
+
+/// The most of a refused body that is read before answering, and the longest time spent on it;
+/// past either the server answers at once and closes the connection.
+const DRAIN_BYTES: u64 = 64 * 1024 * 1024;
+const DRAIN_TIME: Duration = Duration::from_secs(10);
 
 /// Compares in time that depends only on the lengths, so that the key cannot be guessed a
 /// byte at a time by timing the answers.

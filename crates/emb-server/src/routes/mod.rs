@@ -25,7 +25,7 @@ use crate::guard;
 use crate::state::{blocking, State};
 
 /// Every route, and the layers every request passes: the time limit and counting (outermost),
-/// the API key, and the body limit.
+/// the API key, and the body limit (announced sizes first, then what is read).
 pub fn router(state: Arc<State>) -> Router {
     let body_limit = state.settings.body_limit;
     Router::new()
@@ -54,6 +54,7 @@ pub fn router(state: Arc<State>) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(from_fn_with_state(Arc::clone(&state), guard::refuse_oversized))
         .layer(from_fn_with_state(Arc::clone(&state), guard::authorize))
         .layer(from_fn_with_state(Arc::clone(&state), guard::time_and_count))
         .with_state(state)
