@@ -1,15 +1,16 @@
 # make demo   build in release mode, fetch the default model, run the main job on real data
 # make test   every test (fetches the model and the evaluation data, installs the Python
 #             peers the llm and openai client tests run (bench/setup-peers) and Chromium with
-#             Playwright for the page's browser test (scripts/setup-browser); all cached outside
-#             the clone)
+#             Playwright for the page's browser test (scripts/setup-browser), and runs the tests
+#             beside a private PostgreSQL 16 with pgvector (scripts/with-postgres, from the
+#             pgserver wheel); all cached outside the clone)
 # make lint   rustfmt and clippy, warnings as errors
 # make bench  speed against sentence-transformers, llm, hnswlib, FAISS, scikit-learn and gensim (needs the Python
 #             peers: bench/setup-peers), and emb serve under load (64 clients, batched and not)
 
 CARGO ?= cargo
 
-.PHONY: demo test lint build build-bench model eval-data peers browser bench
+.PHONY: demo test lint build build-bench model eval-data peers browser postgres bench
 
 build:
 	$(CARGO) build --release -p emb-cli -p emb --bins --examples
@@ -29,9 +30,12 @@ peers:
 browser:
 	scripts/setup-browser >/dev/null
 
-test: model eval-data peers browser
+postgres:
+	scripts/setup-postgres >/dev/null
+
+test: model eval-data peers browser postgres
 	EMB_TEST_LLM="$$(dirname "$$(bench/setup-peers)")" EMB_TEST_BROWSER="$$(scripts/setup-browser)" \
-		$(CARGO) test --release --workspace --all-targets
+		scripts/with-postgres $(CARGO) test --release --workspace --all-targets
 	$(CARGO) test --release --workspace --doc
 
 lint:

@@ -6,7 +6,7 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use emb::{Database, Search, Store, Target, VectorIndex};
+use emb::{Database, Search, Target, VectorIndex};
 use emb_core::store::{Change, Item};
 
 const ITEMS: usize = 100_000;

@@ -79,6 +79,20 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> Vec<String> {
         .collect()
 }
 
+/// An error with its causes, `: `-separated, leaving out a cause whose text the message already
+/// holds (errors that print their source would otherwise repeat it).
+pub fn error_chain(error: &anyhow::Error) -> String {
+    let mut text = error.to_string();
+    for cause in error.chain().skip(1) {
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            text.push_str(": ");
+            text.push_str(&cause);
+        }
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -90,9 +90,44 @@ pub struct Record {
     pub metadata: Option<String>,
     /// When it was last written, in seconds since the Unix epoch.
     pub updated: Option<i64>,
+    /// The md5 of the content as embedded, if one was recorded.
+    pub content_hash: Option<[u8; 16]>,
 }
 
-/// Where collections live. Implementations: SQLite (llm's embeddings.db) and, later, PostgreSQL.
+/// A nearest-neighbour search that a store runs itself (see [`Store::search`]).
+#[derive(Debug, Clone)]
+pub struct VectorQuery<'a> {
+    /// The query vector.
+    pub vector: &'a [f32],
+    /// How many results, at most.
+    pub k: usize,
+    /// Only ids that start with this.
+    pub prefix: &'a str,
+    /// Leave out this id (the item a search starts from).
+    pub exclude: Option<&'a str>,
+    /// Only items whose metadata passes this filter.
+    pub filter: Option<&'a crate::filter::Filter>,
+    /// Only results at least this similar (cosine).
+    pub threshold: Option<f32>,
+    /// Compare with every vector, ignoring any index.
+    pub exact: bool,
+    /// Candidates the index keeps while searching.
+    pub ef: Option<usize>,
+}
+
+/// An index a store builds and keeps current itself (see [`Store::build_native_index`]).
+#[derive(Debug, Clone)]
+pub struct NativeIndex<'a> {
+    /// Links per node.
+    pub m: usize,
+    /// Candidates kept while linking.
+    pub ef_construction: usize,
+    /// The settings to record (JSON), as [`Store::index`] returns them.
+    pub settings: &'a str,
+}
+
+/// Where collections live. Implementations: SQLite (llm's embeddings.db) and PostgreSQL with
+/// pgvector.
 ///
 /// Writes go through [`Store::apply`], which applies a batch of changes atomically: after a crash
 /// a batch is either wholly stored or not at all.
@@ -183,6 +218,40 @@ pub trait Store: Send {
         text: &str,
         limit: usize,
     ) -> Result<Option<Vec<String>>>;
+
+    /// Whether the store searches and indexes vectors itself ([`Store::search`],
+    /// [`Store::build_native_index`]) rather than leave it to emb's own index and scans.
+    fn searches_natively(&self) -> bool {
+        false
+    }
+
+    /// The ids and cosine similarities of the items of `collection` nearest `query`, best
+    /// first, searched by the store itself; `None` when it does not search (emb scans or uses
+    /// its own index then).
+    fn search(
+        &self,
+        collection: &str,
+        query: &VectorQuery<'_>,
+    ) -> Result<Option<Vec<(String, f32)>>> {
+        let _ = (collection, query);
+        Ok(None)
+    }
+
+    /// Builds (or rebuilds) the store's own search index of `collection` and records its
+    /// settings; only for stores that [search natively](Store::searches_natively).
+    fn build_native_index(&mut self, collection: &str, index: &NativeIndex<'_>) -> Result<()> {
+        let _ = index;
+        Err(crate::Error::Store {
+            context: format!("index of {collection:?}"),
+            source: "this store keeps no index of its own".into(),
+        })
+    }
+
+    /// The size in bytes of the store's own index of `collection`, if it has one.
+    fn native_index_bytes(&self, collection: &str) -> Result<Option<u64>> {
+        let _ = collection;
+        Ok(None)
+    }
 }
 
 /// A collection's search index as the store records it.

@@ -94,9 +94,11 @@ impl From<emb::Error> for ApiError {
         match &error {
             E::NoSuchCollection { .. } | E::NoSuchItem { .. } => Self::not_found(message),
             E::Model(emb_error) if is_missing_model(emb_error) => Self::not_found(message),
-            E::ModelMismatch { .. } | E::Filter(_) | E::Input { .. } | E::Analysis(_) => {
-                Self::unprocessable(message)
-            }
+            E::ModelMismatch { .. }
+            | E::Filter(_)
+            | E::Input { .. }
+            | E::Analysis(_)
+            | E::Unsupported(_) => Self::unprocessable(message),
             E::Model(emb_models_error) if is_bad_input(emb_models_error) => {
                 Self::unprocessable(message)
             }

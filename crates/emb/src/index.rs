@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use emb_core::store::{Generation, Store};
+use emb_core::store::Generation;
 use emb_index::hnsw::{Hnsw, Info, Parameters, Quantization};
 use serde::{Deserialize, Serialize};
 
@@ -166,8 +166,11 @@ impl Database {
         settings: IndexSettings,
         progress: &(dyn Fn(u64, u64) + Sync),
     ) -> Result<Info> {
-        self.require(collection)?;
+        let header = self.require(collection)?;
         let text = serde_json::to_string(&settings).unwrap_or_default();
+        if self.store().searches_natively() {
+            return self.build_native_index(collection, header.dimensions, settings, &text);
+        }
         // Registered first: changes made while it builds are logged and caught up later.
         self.store_mut().register_index(collection, &text)?;
         let Snapshot { ids, vectors, dimensions, generation } = self.read_all(collection)?;
@@ -177,6 +180,44 @@ impl Database {
                 progress(done, total);
             })?;
         self.save_index(collection, index)
+    }
+
+    /// Has a store that searches itself (PostgreSQL: pgvector's HNSW) build its own index.
+    fn build_native_index(
+        &mut self,
+        collection: &str,
+        dimensions: Option<usize>,
+        settings: IndexSettings,
+        text: &str,
+    ) -> Result<Info> {
+        if settings.quantize != Quantization::None {
+            return Err(Error::Unsupported(format!(
+                "on PostgreSQL the index is pgvector's HNSW over full-precision vectors; \
+                 --quantize {} is for emb's own index of a SQLite database",
+                settings.quantize
+            )));
+        }
+        let native = emb_core::store::NativeIndex {
+            m: settings.m,
+            ef_construction: settings.ef_construction,
+            settings: text,
+        };
+        self.store_mut().build_native_index(collection, &native)?;
+        let bytes = self.store().native_index_bytes(collection)?.unwrap_or(0) as usize;
+        let items = self.collection(collection)?.map_or(0, |info| info.count as usize);
+        let generation = self
+            .store()
+            .generation(collection)?
+            .unwrap_or(Generation { database: emb_index::UNTRUSTED.to_owned(), counter: 0 });
+        Ok(Info {
+            items,
+            deleted: 0,
+            dimensions: dimensions.unwrap_or(0),
+            parameters: settings.parameters(),
+            bytes,
+            search_bytes: bytes,
+            generation,
+        })
     }
 
     /// Every item's id and vector, and the generation they were read at.
@@ -233,6 +274,21 @@ impl Database {
         self.require(collection)?;
         let Some(record) = self.store().index(collection)? else { return Ok(None) };
         let settings: IndexSettings = serde_json::from_str(&record.settings).unwrap_or_default();
+        if self.store().searches_natively() {
+            // pgvector keeps its index current with every write.
+            let bytes = self.store().native_index_bytes(collection)?.map(|bytes| bytes as usize);
+            let items = self.collection(collection)?.map(|info| info.count as usize);
+            return Ok(Some(IndexStatus {
+                collection: collection.to_owned(),
+                settings,
+                state: IndexState::Current,
+                items,
+                deleted: Some(0),
+                bytes,
+                search_bytes: bytes,
+                path: PathBuf::from(format!("{} (pgvector HNSW)", self.path().display())),
+            }));
+        }
         let path = self.index_path(collection);
         let (state, info) = match self.check_index(collection)? {
             Checked::Unusable(reason) => {
@@ -376,6 +432,9 @@ impl Database {
         progress: &(dyn Fn(u64, u64) + Sync),
     ) -> Result<Option<IndexSync>> {
         let Some(record) = self.store().index(collection)? else { return Ok(None) };
+        if self.store().searches_natively() {
+            return Ok(Some(IndexSync::Current));
+        }
         match self.check_index(collection)? {
             Checked::Usable { pending, .. } if pending.is_empty() => Ok(Some(IndexSync::Current)),
             Checked::Usable { index, pending } => {

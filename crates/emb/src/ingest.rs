@@ -4,8 +4,7 @@
 use std::collections::HashMap;
 use std::sync::mpsc;
 
-use emb_core::store::{Change, Item, Store};
-use emb_store::SqliteStore;
+use emb_core::store::{Change, Item};
 use md5::{Digest, Md5};
 
 use crate::database::parse_metadata;
@@ -98,7 +97,7 @@ impl Database {
     ) -> Result<IngestReport> {
         self.prepare(collection, model)?;
         let prompt = model.prompt(&options.embed)?.unwrap_or_default();
-        let mut writer_store = SqliteStore::open(self.path())?;
+        let mut writer_store = self.reopen()?;
         let (sender, receiver) = mpsc::sync_channel::<Vec<Change>>(1);
         let name = collection.to_owned();
         let writer = std::thread::spawn(move || -> Result<()> {

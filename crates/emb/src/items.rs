@@ -1,6 +1,6 @@
 //! Writing items whose vectors were made elsewhere, and deleting items, one batch at a time.
 
-use emb_core::store::{Change, Item, Store};
+use emb_core::store::{Change, Item};
 use md5::Digest as _;
 
 use crate::{content_hash, Database, Error, Result};

@@ -9,7 +9,7 @@ use std::io::{BufRead, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use emb_core::store::{Change, Item, Record, Store};
+use emb_core::store::{Change, Item, Record};
 use parquet::basic::Compression;
 use parquet::data_type::{ByteArray, ByteArrayType, FloatType};
 use parquet::file::properties::WriterProperties;
@@ -591,4 +591,106 @@ fn parquet_item(row: &Row) -> Result<Item, String> {
     let id = id.ok_or("no id column (a string or integer)")?;
     let vector = vector.ok_or("no embedding column (a list of float)")?;
     Ok(item(id, vector, content, metadata))
+}
+
+/// What [`Database::copy_to`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CopyReport {
+    /// Items written to the target.
+    pub copied: u64,
+    /// Items the target already held unchanged (from an earlier, interrupted copy).
+    pub skipped: u64,
+    /// Items in the collection, in both databases at the end.
+    pub count: u64,
+}
+
+impl Database {
+    /// Copies `collection` from this database to `target` (SQLite to PostgreSQL or back, or
+    /// between two of either), streaming `batch_size` items per transaction. Items the target
+    /// already holds with the same content and metadata are skipped, so an interrupted copy
+    /// resumes where it stopped. At the end both databases must count the same items.
+    /// `progress(done, total)` hears how far it has got.
+    pub fn copy_to(
+        &self,
+        collection: &str,
+        target: &mut Database,
+        batch_size: usize,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<CopyReport> {
+        if self.path() == target.path() {
+            return Err(Error::Unsupported(format!(
+                "{} is both the source and the target of the copy",
+                self.path().display()
+            )));
+        }
+        let source = self.summary(collection)?;
+        match target.header(collection)? {
+            None => target.store_mut().create_collection(collection, &source.model)?,
+            Some(existing) => {
+                crate::database::check_model(collection, &existing.model, &source.model)?;
+                if let (Some(expected), Some(received)) = (existing.dimensions, source.dimensions) {
+                    emb_core::distance::check_dimensions(expected, received)?;
+                }
+            }
+        }
+        let mut report = CopyReport::default();
+        let mut batch: Vec<Record> = Vec::with_capacity(batch_size);
+        let mut flush = |batch: &mut Vec<Record>, report: &mut CopyReport| -> Result<()> {
+            let ids: Vec<&str> = batch.iter().map(|record| record.id.as_str()).collect();
+            let stored = target.store().fingerprints(collection, &ids)?;
+            let mut changes = Vec::with_capacity(batch.len());
+            for record in batch.drain(..) {
+                let hash = record
+                    .content_hash
+                    .unwrap_or_else(|| content_hash(record.content.as_deref().unwrap_or_default()));
+                let unchanged = stored.get(&record.id).is_some_and(|fingerprint| {
+                    fingerprint.content_hash == Some(hash)
+                        && fingerprint.metadata == record.metadata
+                });
+                if unchanged {
+                    report.skipped += 1;
+                    continue;
+                }
+                changes.push(Change::Upsert(Item {
+                    id: record.id,
+                    vector: record.vector,
+                    content: record.content,
+                    content_blob: record.content_blob,
+                    content_hash: hash,
+                    metadata: record.metadata,
+                }));
+            }
+            if !changes.is_empty() {
+                target.store_mut().apply(collection, &changes)?;
+                report.copied += changes.len() as u64;
+            }
+            progress(report.copied + report.skipped, source.count);
+            Ok(())
+        };
+        self.store().for_each(collection, "", &mut |record| {
+            batch.push(record);
+            if batch.len() >= batch_size.max(1) {
+                flush(&mut batch, &mut report).map_err(|error| emb_core::Error::Store {
+                    context: format!("copy of {collection:?}"),
+                    source: Box::new(error),
+                })?;
+            }
+            Ok(())
+        })?;
+        flush(&mut batch, &mut report)?;
+        target.sync_index(collection, &|_, _| {})?;
+        let copied = target.summary(collection)?.count;
+        let now = self.summary(collection)?.count;
+        if copied != now {
+            return Err(Error::Unsupported(format!(
+                "after the copy {} holds {copied} items of {collection:?} and {} holds {now}: \
+                 the target held items the source does not (delete the collection there and \
+                 copy again), or a writer changed the source meanwhile (copy again)",
+                target.path().display(),
+                self.path().display()
+            )));
+        }
+        report.count = copied;
+        Ok(report)
+    }
 }

@@ -201,8 +201,9 @@ pub struct TextSource {
 /// Which database.
 #[derive(Debug, Args)]
 pub struct DatabaseArgs {
-    /// The database file. Default: embeddings.db in the emb home folder.
-    #[arg(short, long = "database", env = "EMB_DB", value_name = "FILE")]
+    /// The database: a SQLite file, or a PostgreSQL database with pgvector
+    /// (postgres://user:password@host:port/name). Default: embeddings.db in the emb home folder.
+    #[arg(short, long = "database", env = "EMB_DB", value_name = "FILE|URL")]
     pub database: Option<PathBuf>,
 }
 
@@ -405,6 +406,28 @@ pub enum CollectionsCommand {
         output: Option<PathBuf>,
         #[command(flatten)]
         database: DatabaseArgs,
+    },
+    /// Copy a collection to another database: SQLite to PostgreSQL, PostgreSQL to SQLite, or
+    /// between two of either.
+    ///
+    /// Streams the items with their vectors (no model runs), a batch per transaction. Items
+    /// the target already holds unchanged are skipped, so a copy that was interrupted resumes
+    /// when run again. At the end both databases must count the same items.
+    ///
+    /// Example: `emb collections copy docs --from embeddings.db --to postgres://me@db/vectors`
+    Copy {
+        /// The collection.
+        name: String,
+        /// The database to copy from (a file or a `postgres://` URL). Default: `EMB_DB`, else
+        /// embeddings.db in the emb home folder.
+        #[arg(long, env = "EMB_DB", value_name = "FILE|URL")]
+        from: Option<PathBuf>,
+        /// The database to copy to (a file or a `postgres://` URL).
+        #[arg(long, value_name = "FILE|URL")]
+        to: PathBuf,
+        /// Items per transaction.
+        #[arg(long, default_value_t = 2000)]
+        batch_size: usize,
     },
     /// Read items with their vectors from a file (as export writes it) into a collection,
     /// without running a model.

@@ -14,8 +14,9 @@ pub struct ServeArgs {
     /// The port (0 picks a free one).
     #[arg(long, env = "EMB_PORT", default_value_t = 8080)]
     pub port: u16,
-    /// The database of collections. Default: embeddings.db in the emb home folder.
-    #[arg(short, long = "database", env = "EMB_DB", value_name = "FILE")]
+    /// The database of collections: a SQLite file, or a PostgreSQL database with pgvector
+    /// (postgres://user:password@host:port/name). Default: embeddings.db in the emb home folder.
+    #[arg(short, long = "database", env = "EMB_DB", value_name = "FILE|URL")]
     pub database: Option<PathBuf>,
     /// A model to load at start (repeat for more, or list them comma-separated in the environment variable). The
     /// first answers requests that name none. Default: the default model.

@@ -6,7 +6,7 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use emb::{transfer, CollectionInfo};
 
-use crate::cli::{CollectionsCommand, FileFormat};
+use crate::cli::{CollectionsCommand, DatabaseArgs, FileFormat};
 use crate::output::{human_size, table, Printer};
 
 pub fn run(command: CollectionsCommand) -> Result<()> {
@@ -26,6 +26,29 @@ pub fn run(command: CollectionsCommand) -> Result<()> {
         }
         CollectionsCommand::Export { name, format, output, database } => {
             export(&super::open_database(&database)?, &name, format, output.as_deref())
+        }
+        CollectionsCommand::Copy { name, from, to, batch_size } => {
+            let source = super::open_database(&DatabaseArgs { database: from })?;
+            let mut target = super::open_database(&DatabaseArgs { database: Some(to) })?;
+            let bar = super::progress_bar(None, "items copied");
+            let started = std::time::Instant::now();
+            let outcome = source.copy_to(&name, &mut target, batch_size, &mut |done, total| {
+                bar.set_length(total);
+                bar.set_position(done);
+            });
+            bar.finish_and_clear();
+            let report = outcome?;
+            let seconds = started.elapsed().as_secs_f64();
+            eprintln!(
+                "{name}: {} items copied, {} already there, {} in {} ({:.1} s, {:.0} items/s)",
+                report.copied,
+                report.skipped,
+                report.count,
+                target.path().display(),
+                seconds,
+                (report.copied + report.skipped) as f64 / seconds.max(1e-9)
+            );
+            Ok(())
         }
         CollectionsCommand::Import { name, input, format, model, batch_size, database } => {
             let mut database = super::open_database(&database)?;

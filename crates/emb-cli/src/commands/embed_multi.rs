@@ -74,7 +74,15 @@ fn open_items(
     columns: Columns,
 ) -> Result<(Items, Option<u64>)> {
     if let Some(query) = &arguments.sql {
-        let connection = database.store().connection();
+        // On a SQLite database the query runs there; on PostgreSQL, in an empty SQLite
+        // database that holds only what --attach brings.
+        let scratch;
+        let connection = if let Some(store) = database.sqlite() {
+            store.connection()
+        } else {
+            scratch = rusqlite::Connection::open_in_memory()?;
+            &scratch
+        };
         for pair in arguments.attach.chunks(2) {
             connection
                 .execute("ATTACH DATABASE ?1 AS ?2", [&pair[1], &pair[0]])

@@ -69,8 +69,14 @@ fn load_model(arguments: &ModelArgs) -> Result<(emb::Model, emb::EmbedOptions)> 
 /// Opens the database `arguments` name (`-d`/`EMB_DB`, else the default one).
 fn open_database(arguments: &DatabaseArgs) -> Result<emb::Database> {
     let path = arguments.database.clone().unwrap_or_else(emb::Database::default_path);
-    emb::Database::open(&path)
-        .with_context(|| format!("cannot open the database {}", path.display()))
+    // A URL is shown by the store, without its password.
+    emb::Database::open(&path).with_context(|| {
+        if emb::Database::is_url(&path) {
+            "cannot open the database".to_owned()
+        } else {
+            format!("cannot open the database {}", path.display())
+        }
+    })
 }
 
 /// The model to use with `collection`: the one `-m` names, else the collection's own, else the

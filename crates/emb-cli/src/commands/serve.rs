@@ -16,9 +16,14 @@ pub fn run(arguments: &ServeArgs) -> Result<()> {
     let settings = emb_server::Settings {
         host: arguments.host.clone(),
         port: arguments.port,
-        database: std::path::absolute(
-            arguments.database.clone().unwrap_or_else(emb::Database::default_path),
-        )?,
+        database: {
+            let database = arguments.database.clone().unwrap_or_else(emb::Database::default_path);
+            if emb::Database::is_url(&database) {
+                database
+            } else {
+                std::path::absolute(database)?
+            }
+        },
         models,
         api_key: arguments.api_key.clone().filter(|key| !key.is_empty()),
         body_limit: arguments.body_limit,

@@ -117,7 +117,6 @@ pub async fn map_page(
 ) -> ApiResult<impl IntoResponse> {
     let page = blocking(&state, move |state| {
         let (info, generation) = state.database(|database| {
-            use emb::Store as _;
             Ok((database.summary(&name)?, database.store().generation(&name)?))
         })?;
         let method = query.method.unwrap_or(if (UMAP_MINIMUM..=UMAP_LIMIT).contains(&info.count) {

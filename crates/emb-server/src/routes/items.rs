@@ -8,8 +8,6 @@ use axum::extract::State;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use emb::Store as _;
-
 use crate::error::{ApiError, ApiResult, Json, Path, Query};
 use crate::state::{self, blocking};
 

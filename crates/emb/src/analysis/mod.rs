@@ -20,7 +20,6 @@ pub use understand::{Duplicate, DuplicateGroup, Outlier, OutlierSettings, Scored
 use std::sync::Arc;
 
 use emb_analysis::Rows;
-use emb_core::Store;
 
 use crate::{Database, Error, Result, VectorFile};
 

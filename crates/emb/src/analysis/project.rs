@@ -2,7 +2,6 @@
 //! for the map until the collection changes.
 
 use emb_analysis::{pca, tsne, umap};
-use emb_core::Store;
 use serde::{Deserialize, Serialize};
 
 use super::Snapshot;
