@@ -6,7 +6,8 @@
 #             pgserver wheel); all cached outside the clone)
 # make lint   rustfmt and clippy, warnings as errors
 # make bench  speed against sentence-transformers, llm, hnswlib, FAISS, scikit-learn and gensim (needs the Python
-#             peers: bench/setup-peers), and emb serve under load (64 clients, batched and not)
+#             peers: bench/setup-peers), emb serve under load (64 clients, batched and not), and
+#             PostgreSQL ingest, index and recall (bench/postgres_speed.py, a private server)
 
 CARGO ?= cargo
 
@@ -57,3 +58,5 @@ bench: build-bench build model peers
 	python3 bench/ann_data.py glove100 minilm20k
 	python3 bench/ann_speed.py glove100 minilm20k
 	./target/release/serve-load > target/serve-load.json
+	scripts/with-postgres python3 bench/postgres_speed.py > target/postgres-minilm.json
+	scripts/with-postgres python3 bench/postgres_speed.py --dataset glove100 > target/postgres-glove100.json
