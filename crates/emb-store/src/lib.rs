@@ -24,6 +24,7 @@
 //! ```
 #![warn(missing_docs)]
 
+mod filter_sql;
 mod migrations;
 mod pg_migrations;
 mod postgres;

@@ -23,6 +23,7 @@ use postgres::error::SqlState;
 use postgres::types::{ToSql, Type};
 use postgres::{Client, NoTls};
 
+use crate::filter_sql::{condition, Dialect};
 use crate::pg_migrations;
 
 /// How long a failed operation is retried (reconnecting) before the error is reported.
@@ -120,41 +121,13 @@ impl PostgresStore {
         what: &str,
         mut work: impl FnMut(&mut Connection) -> std::result::Result<T, postgres::Error>,
     ) -> Result<T> {
-        let started = Instant::now();
-        let mut pause = FIRST_PAUSE;
-        loop {
-            let outcome = {
-                let mut connection = self.connection.borrow_mut();
-                if connection.client.is_closed() {
-                    Connection::open(&self.url).and_then(|fresh| {
-                        *connection = fresh;
-                        work(&mut connection)
-                    })
-                } else {
-                    work(&mut connection)
-                }
-            };
-            match outcome {
-                Ok(value) => return Ok(value),
-                Err(error) if passing(&error) && started.elapsed() < RETRY_FOR => {
-                    if pause == FIRST_PAUSE {
-                        tracing::warn!(
-                            "{}: {what}: {}; retrying for up to {} s",
-                            self.shown,
-                            describe(&error),
-                            RETRY_FOR.as_secs()
-                        );
-                    }
-                    std::thread::sleep(pause);
-                    pause = (pause * 2).min(Duration::from_secs(2));
-                }
-                Err(error) => return Err(self.error(what, &error)),
+        retrying(&self.shown, what, || {
+            let mut connection = self.connection.borrow_mut();
+            if connection.client.is_closed() {
+                *connection = Connection::open(&self.url)?;
             }
-        }
-    }
-
-    fn error(&self, what: &str, error: &postgres::Error) -> Error {
-        store_error(&self.shown, what, error)
+            work(&mut connection)
+        })
     }
 
     fn find(&self, name: &str) -> Result<Option<Collection>> {
@@ -453,76 +426,67 @@ fn hash_from(bytes: Option<Vec<u8>>) -> Option<[u8; 16]> {
     bytes.and_then(|bytes| bytes.try_into().ok())
 }
 
-/// A SQL condition over `document` for `filter`, its values appended to `parameters` (numbered
-/// `$N` after those already there). Semantics follow the SQLite store's: a field that is missing
-/// or JSON null `is null`; text compares bytewise; numbers compare as numbers, also when they
-/// are stored as text; a row whose metadata is not JSON matches no comparison.
-fn filter_sql(filter: &Filter, parameters: &mut Vec<Box<dyn ToSql + Sync>>) -> String {
-    fn bind(value: Box<dyn ToSql + Sync>, parameters: &mut Vec<Box<dyn ToSql + Sync>>) -> String {
-        parameters.push(value);
-        format!("${}", parameters.len())
+/// The comparisons of PostgreSQL, over the `document` (jsonb) column, values bound as `$N` after
+/// the parameters already there. Semantics follow the SQLite store's: a field that is missing or
+/// JSON null `is null`; text compares bytewise; numbers compare as numbers, also when they are
+/// stored as text; a row whose metadata is not JSON matches no comparison.
+struct Postgres<'a> {
+    parameters: &'a mut Vec<Box<dyn ToSql + Sync>>,
+}
+
+impl Postgres<'_> {
+    fn bind(&mut self, value: Box<dyn ToSql + Sync>) -> String {
+        self.parameters.push(value);
+        format!("${}", self.parameters.len())
     }
-    match filter {
-        Filter::And(left, right) => {
-            format!("({} AND {})", filter_sql(left, parameters), filter_sql(right, parameters))
-        }
-        Filter::Or(left, right) => {
-            format!("({} OR {})", filter_sql(left, parameters), filter_sql(right, parameters))
-        }
-        Filter::Not(inner) => format!("(NOT coalesce({}, false))", filter_sql(inner, parameters)),
-        Filter::IsNull { field } => {
-            let path = bind(Box::new(field.clone()), parameters);
-            format!("(coalesce(jsonb_typeof(document #> {path}::text[]), 'null') = 'null')")
-        }
-        Filter::In { field, values } => {
-            let alternatives: Vec<String> = values
-                .iter()
-                .map(|value| {
-                    let single = Filter::Compare {
-                        field: field.clone(),
-                        operator: Operator::Equal,
-                        value: value.clone(),
-                    };
-                    filter_sql(&single, parameters)
-                })
-                .collect();
-            format!("({})", alternatives.join(" OR "))
-        }
-        Filter::Compare { field, operator, value } => {
-            let path = bind(Box::new(field.clone()), parameters);
-            let node = format!("(document #> {path}::text[])");
-            let kind = format!("jsonb_typeof{node}");
-            let text = format!("(document #>> {path}::text[])");
-            let op = operator.sql();
-            match value {
-                Literal::Null if *operator == Operator::Equal => {
-                    format!("(coalesce({kind}, 'null') = 'null')")
-                }
-                Literal::Null => format!("(coalesce({kind}, 'null') <> 'null')"),
-                Literal::Text(value) => {
-                    let value = bind(Box::new(value.clone()), parameters);
-                    format!("({kind} = 'string' AND {text} COLLATE \"C\" {op} {value}::text COLLATE \"C\")")
-                }
-                Literal::Bool(truth) => {
-                    let value = bind(Box::new(*truth), parameters);
-                    format!(
-                        "({kind} = 'boolean' AND (CASE WHEN {kind} = 'boolean' THEN {text}::boolean END) {op} {value}::boolean)"
-                    )
-                }
-                // Numbers compare as numbers, also when stored as text ("2020" from a CSV); the
-                // CASE keeps text that is not a number from ever being cast.
-                Literal::Number(number) => {
-                    let value = bind(Box::new(*number), parameters);
-                    format!(
-                        "((CASE WHEN {kind} = 'number'
-                                  OR ({kind} = 'string'
-                                      AND {text} ~ '^\\s*[+-]?([0-9]+\\.?[0-9]*|\\.[0-9]+)([eE][+-]?[0-9]+)?\\s*$')
-                                THEN {text}::float8 END) {op} {value}::float8)"
-                    )
-                }
+}
+
+impl Dialect for Postgres<'_> {
+    const FALSE: &'static str = "false";
+
+    fn is_null(&mut self, field: &[String]) -> String {
+        let path = self.bind(Box::new(field.to_vec()));
+        format!("(coalesce(jsonb_typeof(document #> {path}::text[]), 'null') = 'null')")
+    }
+
+    fn compare(&mut self, field: &[String], operator: Operator, value: &Literal) -> String {
+        let path = self.bind(Box::new(field.to_vec()));
+        let kind = format!("jsonb_typeof(document #> {path}::text[])");
+        let text = format!("(document #>> {path}::text[])");
+        let op = operator.sql();
+        match value {
+            Literal::Null if operator == Operator::Equal => {
+                format!("(coalesce({kind}, 'null') = 'null')")
+            }
+            Literal::Null => format!("(coalesce({kind}, 'null') <> 'null')"),
+            Literal::Text(value) => {
+                let value = self.bind(Box::new(value.clone()));
+                format!(
+                    "({kind} = 'string' AND {text} COLLATE \"C\" {op} {value}::text COLLATE \"C\")"
+                )
+            }
+            Literal::Bool(truth) => {
+                let value = self.bind(Box::new(*truth));
+                format!(
+                    "({kind} = 'boolean' AND (CASE WHEN {kind} = 'boolean' THEN {text}::boolean END) {op} {value}::boolean)"
+                )
+            }
+            // The CASE keeps text that is not a number from ever being cast.
+            Literal::Number(number) => {
+                let value = self.bind(Box::new(*number));
+                format!(
+                    "((CASE WHEN {kind} = 'number'
+                              OR ({kind} = 'string'
+                                  AND {text} ~ '^\\s*[+-]?([0-9]+\\.?[0-9]*|\\.[0-9]+)([eE][+-]?[0-9]+)?\\s*$')
+                            THEN {text}::float8 END) {op} {value}::float8)"
+                )
             }
         }
     }
+}
+
+fn filter_sql(filter: &Filter, parameters: &mut Vec<Box<dyn ToSql + Sync>>) -> String {
+    condition(filter, &mut Postgres { parameters })
 }
 
 /// A full-text query matching any of the words of `text` (letters and digits only, so no word

@@ -13,6 +13,7 @@ use emb_core::{blob, Error, Result};
 use rusqlite::types::Value;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
+use crate::filter_sql::{condition, Dialect};
 use crate::migrations::{self, CREATE_TRIGGERS, FTS_TRIGGERS, GENERATION_TRIGGERS};
 
 /// How long a writer waits for another writer's transaction before giving up.
@@ -159,65 +160,52 @@ impl SqliteStore {
 /// the whole query fail).
 const DOCUMENT: &str = "(CASE WHEN json_valid(metadata) THEN metadata END)";
 
-/// `filter` as a SQL condition over `embeddings.metadata`, its values appended to `parameters`
-/// (numbered `?N` after those already there).
-fn filter_sql(filter: &Filter, parameters: &mut Vec<Value>) -> String {
-    let bind = |value: Value, parameters: &mut Vec<Value>| {
-        parameters.push(value);
-        format!("?{}", parameters.len())
-    };
-    match filter {
-        Filter::And(left, right) => {
-            format!("({} AND {})", filter_sql(left, parameters), filter_sql(right, parameters))
-        }
-        Filter::Or(left, right) => {
-            format!("({} OR {})", filter_sql(left, parameters), filter_sql(right, parameters))
-        }
-        Filter::Not(inner) => format!("(NOT coalesce({}, 0))", filter_sql(inner, parameters)),
-        Filter::IsNull { field } => {
-            let path = bind(Value::Text(json_path(field)), parameters);
-            format!("(json_extract({DOCUMENT}, {path}) IS NULL)")
-        }
-        Filter::In { field, values } => {
-            let alternatives: Vec<String> = values
-                .iter()
-                .map(|value| {
-                    let single = Filter::Compare {
-                        field: field.clone(),
-                        operator: Operator::Equal,
-                        value: value.clone(),
-                    };
-                    filter_sql(&single, parameters)
-                })
-                .collect();
-            format!("({})", alternatives.join(" OR "))
-        }
-        Filter::Compare { field, operator, value } => {
-            let path = bind(Value::Text(json_path(field)), parameters);
-            let extracted = format!("json_extract({DOCUMENT}, {path})");
-            let kind = format!("json_type({DOCUMENT}, {path})");
-            let op = operator.sql();
-            match value {
-                Literal::Null if *operator == Operator::Equal => format!("({extracted} IS NULL)"),
-                Literal::Null => format!("({extracted} IS NOT NULL)"),
-                Literal::Text(text) => {
-                    let value = bind(Value::Text(text.clone()), parameters);
-                    format!("({kind} = 'text' AND {extracted} {op} {value})")
-                }
-                Literal::Bool(truth) => {
-                    let value = bind(Value::Integer(i64::from(*truth)), parameters);
-                    format!("({kind} IN ('true', 'false') AND {extracted} {op} {value})")
-                }
-                // Numbers compare as numbers, also when stored as text ("2020" from a CSV).
-                Literal::Number(number) => {
-                    let value = bind(Value::Real(*number), parameters);
-                    format!(
-                        "(({kind} IN ('integer', 'real') AND {extracted} {op} {value})
-                          OR ({kind} = 'text' AND {extracted} GLOB '*[0-9]*'
-                              AND {extracted} NOT GLOB '*[^0-9.eE+-]*'
-                              AND CAST({extracted} AS REAL) {op} {value}))"
-                    )
-                }
+/// The comparisons of SQLite: JSON functions over `embeddings.metadata`, values bound as `?N`
+/// after the parameters already there.
+struct Sqlite<'a> {
+    parameters: &'a mut Vec<Value>,
+}
+
+impl Sqlite<'_> {
+    fn bind(&mut self, value: Value) -> String {
+        self.parameters.push(value);
+        format!("?{}", self.parameters.len())
+    }
+}
+
+impl Dialect for Sqlite<'_> {
+    const FALSE: &'static str = "0";
+
+    fn is_null(&mut self, field: &[String]) -> String {
+        let path = self.bind(Value::Text(json_path(field)));
+        format!("(json_extract({DOCUMENT}, {path}) IS NULL)")
+    }
+
+    fn compare(&mut self, field: &[String], operator: Operator, value: &Literal) -> String {
+        let path = self.bind(Value::Text(json_path(field)));
+        let extracted = format!("json_extract({DOCUMENT}, {path})");
+        let kind = format!("json_type({DOCUMENT}, {path})");
+        let op = operator.sql();
+        match value {
+            Literal::Null if operator == Operator::Equal => format!("({extracted} IS NULL)"),
+            Literal::Null => format!("({extracted} IS NOT NULL)"),
+            Literal::Text(text) => {
+                let value = self.bind(Value::Text(text.clone()));
+                format!("({kind} = 'text' AND {extracted} {op} {value})")
+            }
+            Literal::Bool(truth) => {
+                let value = self.bind(Value::Integer(i64::from(*truth)));
+                format!("({kind} IN ('true', 'false') AND {extracted} {op} {value})")
+            }
+            // Numbers compare as numbers, also when stored as text ("2020" from a CSV).
+            Literal::Number(number) => {
+                let value = self.bind(Value::Real(*number));
+                format!(
+                    "(({kind} IN ('integer', 'real') AND {extracted} {op} {value})
+                      OR ({kind} = 'text' AND {extracted} GLOB '*[0-9]*'
+                          AND {extracted} NOT GLOB '*[^0-9.eE+-]*'
+                          AND CAST({extracted} AS REAL) {op} {value}))"
+                )
             }
         }
     }
@@ -538,7 +526,7 @@ impl Store for SqliteStore {
     fn filter_ids(&self, collection: &str, filter: &Filter) -> Result<Vec<String>> {
         let collection_id = self.require_collection(collection)?;
         let mut parameters: Vec<Value> = vec![Value::Integer(collection_id)];
-        let condition = filter_sql(filter, &mut parameters);
+        let condition = condition(filter, &mut Sqlite { parameters: &mut parameters });
         let mut statement = self
             .connection
             .prepare(&format!(
