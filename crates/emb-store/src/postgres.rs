@@ -315,8 +315,15 @@ fn now() -> i64 {
 }
 
 /// The metadata as a JSON document, when it is one (filters read it; the text is kept as given).
+/// jsonb refuses the NUL character, so in the document a NUL becomes U+FFFD rather than failing
+/// the item's whole batch.
 fn document(metadata: Option<&str>) -> Option<serde_json::Value> {
-    metadata.and_then(|text| serde_json::from_str(text).ok())
+    let text = metadata?;
+    if text.contains("\\u0000") {
+        serde_json::from_str(&text.replace("\\u0000", "\\ufffd")).ok()
+    } else {
+        serde_json::from_str(text).ok()
+    }
 }
 
 /// Creates `collection`'s items table for vectors of `dimensions` if it has none, and records

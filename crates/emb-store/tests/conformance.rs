@@ -105,20 +105,21 @@ fn filters_metadata(store: &mut dyn Store) {
                 with("d", None),
                 with("e", Some("not json")),
                 with("f", Some(r#"{"lang": null, "year": "soon", "score": -1e3}"#)),
+                with("g", Some(r#"{"lang": "x\u0000y"}"#)),
             ],
         )
         .unwrap();
     let ids = |text: &str| store.filter_ids("c", &Filter::parse(text).unwrap()).unwrap();
     assert_eq!(ids(r#"lang = "en" and year >= 2020"#), ["a"]);
     assert_eq!(ids("year < 2020"), ["b", "c"], "text that is a number compares as one");
-    assert_eq!(ids("not lang = 'en'"), ["b", "d", "e", "f"]);
+    assert_eq!(ids("not lang = 'en'"), ["b", "d", "e", "f", "g"]);
     assert_eq!(ids("lang in ('fr', 'de') or draft = true"), ["b", "c"]);
-    assert_eq!(ids("draft is null"), ["b", "d", "e", "f"]);
+    assert_eq!(ids("draft is null"), ["b", "d", "e", "f", "g"]);
     assert_eq!(ids("lang is null"), ["d", "e", "f"], "JSON null is null");
-    assert_eq!(ids("lang is not null"), ["a", "b", "c"]);
+    assert_eq!(ids("lang is not null"), ["a", "b", "c", "g"], "a NUL in a value is kept");
     assert_eq!(ids("lang = null"), ["d", "e", "f"]);
     assert_eq!(ids(r#"author.name = 'O"Brien'"#), ["b"]);
-    assert_eq!(ids("lang > 'en'"), ["b"], "text orders bytewise");
+    assert_eq!(ids("lang > 'en'"), ["b", "g"], "text orders bytewise");
     assert_eq!(ids("score < 0"), ["f"]);
     assert_eq!(ids("score >= 0.5"), ["c"]);
     assert_eq!(ids("draft != true"), ["a"]);
