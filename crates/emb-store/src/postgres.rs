@@ -39,7 +39,8 @@ const DEFAULT_EF_SEARCH: usize = 40;
 
 /// A PostgreSQL database (with the pgvector extension) holding collections.
 pub struct PostgresStore {
-    url: String,
+    /// Where and how to connect (parsed once, with emb's defaults filled in).
+    config: postgres::Config,
     /// The URL without its password, for messages.
     shown: String,
     connection: RefCell<Connection>,
@@ -79,7 +80,7 @@ impl PostgresStore {
     /// brings its schema up to date; a server that does not answer is retried for a few seconds.
     pub fn connect(url: &str) -> Result<Self> {
         let shown = redact(url);
-        let config: postgres::Config = url.parse().map_err(|error: postgres::Error| Error::Store {
+        let mut config: postgres::Config = url.parse().map_err(|error: postgres::Error| Error::Store {
             context: shown.clone(),
             source: format!("not a PostgreSQL URL ({error}); the form is postgres://user:password@host:port/database").into(),
         })?;
@@ -89,8 +90,14 @@ impl PostgresStore {
                 source: "emb does not speak TLS to PostgreSQL yet (sslmode=require); connect through a local tunnel or proxy, or use sslmode=prefer on a trusted network".into(),
             });
         }
-        let connection = retrying(&shown, "cannot connect", || Connection::open(url))?;
-        let store = Self { url: url.to_owned(), shown, connection: RefCell::new(connection) };
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(Duration::from_secs(10));
+        }
+        if config.get_application_name().is_none() {
+            config.application_name("emb");
+        }
+        let connection = retrying(&shown, "cannot connect", || Connection::open(&config))?;
+        let store = Self { config, shown, connection: RefCell::new(connection) };
         store.run("cannot update the schema", |connection| {
             pg_migrations::migrate(&mut connection.client)
         })?;
@@ -99,9 +106,10 @@ impl PostgresStore {
 
     /// Another connection to the same database.
     pub fn reconnect(&self) -> Result<Self> {
-        let connection = retrying(&self.shown, "cannot connect", || Connection::open(&self.url))?;
+        let connection =
+            retrying(&self.shown, "cannot connect", || Connection::open(&self.config))?;
         Ok(Self {
-            url: self.url.clone(),
+            config: self.config.clone(),
             shown: self.shown.clone(),
             connection: RefCell::new(connection),
         })
@@ -124,9 +132,21 @@ impl PostgresStore {
         retrying(&self.shown, what, || {
             let mut connection = self.connection.borrow_mut();
             if connection.client.is_closed() {
-                *connection = Connection::open(&self.url)?;
+                *connection = Connection::open(&self.config)?;
             }
             work(&mut connection)
+        })
+    }
+
+    /// The database's identity and `collection`'s change counter.
+    fn generation_of(&self, collection: &Collection) -> Result<Option<Generation>> {
+        self.run("cannot read the change counter", |connection| {
+            let row = connection.client.query_one(
+                "SELECT (SELECT identity FROM emb_database), counter FROM emb_collections
+                 WHERE id = $1",
+                &[&collection.id],
+            )?;
+            Ok(Some(Generation { database: row.get(0), counter: row.get::<_, i64>(1) as u64 }))
         })
     }
 
@@ -171,14 +191,7 @@ impl PostgresStore {
 }
 
 impl Connection {
-    fn open(url: &str) -> std::result::Result<Self, postgres::Error> {
-        let mut config: postgres::Config = url.parse()?;
-        if config.get_connect_timeout().is_none() {
-            config.connect_timeout(Duration::from_secs(10));
-        }
-        if config.get_application_name().is_none() {
-            config.application_name("emb");
-        }
+    fn open(config: &postgres::Config) -> std::result::Result<Self, postgres::Error> {
         let mut client = config.connect(NoTls)?;
         // The extension must exist before its type can be looked up; the migrations create it.
         pg_migrations::ensure_extension(&mut client)?;
@@ -729,7 +742,7 @@ impl Store for PostgresStore {
         visit: &mut dyn FnMut(&str, &[u8]) -> Result<()>,
     ) -> Result<Option<Generation>> {
         let found = self.require(collection)?;
-        let before = self.generation(collection)?;
+        let before = self.generation_of(&found)?;
         if found.dimensions.is_none() {
             return Ok(before);
         }
@@ -738,17 +751,13 @@ impl Store for PostgresStore {
             "SELECT id, embedding FROM {table} WHERE ($1::text IS NULL OR id > $1)
              ORDER BY id LIMIT $2"
         );
-        let mut bytes = Vec::new();
         self.stream("cannot read vectors", &sql, &[], &mut |row| {
-            let id: &str = row.get(0);
             let vector: PgVector = row.get(1);
-            bytes.clear();
-            bytes.extend_from_slice(&blob::encode(vector.as_slice()));
-            visit(id, &bytes)
+            visit(row.get(0), &blob::encode(vector.as_slice()))
         })?;
         // The scan reads in several statements: it is one snapshot only if nothing changed
         // meanwhile, which the counter tells.
-        let after = self.generation(collection)?;
+        let after = self.generation_of(&found)?;
         Ok(if before == after { after } else { None })
     }
 
@@ -804,14 +813,7 @@ impl Store for PostgresStore {
 
     fn generation(&self, collection: &str) -> Result<Option<Generation>> {
         let found = self.require(collection)?;
-        self.run("cannot read the change counter", |connection| {
-            let row = connection.client.query_one(
-                "SELECT (SELECT identity FROM emb_database), counter FROM emb_collections
-                 WHERE id = $1",
-                &[&found.id],
-            )?;
-            Ok(Some(Generation { database: row.get(0), counter: row.get::<_, i64>(1) as u64 }))
-        })
+        self.generation_of(&found)
     }
 
     fn index(&self, collection: &str) -> Result<Option<IndexRecord>> {
