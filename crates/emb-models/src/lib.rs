@@ -33,3 +33,18 @@ pub use pooling::Pooling;
 pub use resolve::{Located, Locator, Source};
 pub use sentence_transformer::{Embedded, ModelInfo, SentenceTransformer, TokenReport, Tokenized};
 pub use word_vectors::{Weighting, WordVectorConfig, WordVectorModel};
+
+/// Loads the model `name` (a short name, hub id or folder path, looked up as `locator` says) as
+/// an [`emb_core::Embedder`]: a sentence-transformers folder or word vectors.
+pub fn load(name: &str, locator: &Locator) -> Result<Box<dyn emb_core::Embedder>> {
+    let located = locator.locate(name)?;
+    let shown = match located.source {
+        Source::Path => name,
+        _ => located.id.as_str(),
+    };
+    Ok(if resolve::is_word_vectors(&located.path) {
+        Box::new(WordVectorModel::load(&located.path, shown)?)
+    } else {
+        Box::new(SentenceTransformer::load(&located.path, shown)?)
+    })
+}

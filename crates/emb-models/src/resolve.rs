@@ -72,6 +72,23 @@ pub fn default_home() -> PathBuf {
     )
 }
 
+/// The model used when none is named: `all-MiniLM-L6-v2`.
+pub const BUILT_IN_DEFAULT_MODEL: &str = "all-MiniLM-L6-v2";
+
+/// The file in the emb home folder that names the default model (`emb models default`).
+pub fn default_model_file(home: &Path) -> PathBuf {
+    home.join("default_model.txt")
+}
+
+/// The default model: the one named in [`default_model_file`], else [`BUILT_IN_DEFAULT_MODEL`].
+pub fn default_model(home: &Path) -> String {
+    std::fs::read_to_string(default_model_file(home))
+        .ok()
+        .map(|text| text.trim().to_owned())
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| BUILT_IN_DEFAULT_MODEL.to_owned())
+}
+
 fn variable_is_on(name: &str) -> bool {
     std::env::var(name).is_ok_and(|value| matches!(value.as_str(), "1" | "true" | "yes" | "on"))
 }

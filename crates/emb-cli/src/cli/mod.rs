@@ -170,6 +170,25 @@ pub enum Command {
     ///           emb serve --host 0.0.0.0 --api-key "$KEY"
     #[command(verbatim_doc_comment)]
     Serve(ServeArgs),
+    /// Run SQL on the database with emb's SQL functions loaded (the SQLite extension).
+    ///
+    /// The functions: emb_cosine, emb_dot, emb_l2, emb_decode, emb_encode, emb_dims,
+    /// emb_average (aggregate), emb_embed(text [, model]) and the table emb_search(collection,
+    /// query [, k]). A temporary view `items` holds the collection's rows (id, embedding,
+    /// content, metadata, updated), and emb_embed uses the collection's model unless -m says
+    /// otherwise. Prints JSON lines, one object per row (blobs as {"$base64": true, "encoded"}).
+    /// Examples: emb sql docs "select id, emb_cosine(embedding, emb_embed('backups')) as score
+    ///                         from items order by score desc limit 5"
+    ///           emb sql docs "select * from emb_search('docs', 'backups', 5)"
+    ///           emb sql docs "select emb_decode(emb_average(embedding)) from items"
+    #[command(verbatim_doc_comment)]
+    Sql(SqlArgs),
+    /// Print where emb's loadable SQLite extension is, for `.load` in the sqlite3 shell,
+    /// `conn.load_extension()` in Python, or `datasette --load-extension`.
+    ///
+    /// Example: sqlite3 embeddings.db ".load $(emb sql-extension-path)" "select emb_dims(embedding) from embeddings limit 1"
+    #[command(verbatim_doc_comment)]
+    SqlExtensionPath,
 }
 
 /// Which model, and how to prompt it.
@@ -476,6 +495,20 @@ pub enum VectorFormat {
     Base64,
     /// The blob, hex-encoded.
     Hex,
+}
+
+/// `emb sql`.
+#[derive(Debug, Args)]
+pub struct SqlArgs {
+    /// The collection the view `items` shows (and whose model emb_embed uses).
+    pub collection: String,
+    /// One SQL statement.
+    pub sql: String,
+    /// The model emb_embed uses when a call names none. Default: the collection's.
+    #[arg(short, long, env = "EMB_MODEL")]
+    pub model: Option<String>,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
 }
 
 /// `emb tokens`.

@@ -17,6 +17,7 @@ mod related;
 mod score;
 mod serve;
 mod similar;
+mod sql;
 mod tokens;
 mod words;
 
@@ -47,6 +48,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Eval(arguments) => eval::run(&arguments),
         Command::Words(command) => words::run(command),
         Command::Serve(arguments) => serve::run(&arguments),
+        Command::Sql(arguments) => sql::run(&arguments),
+        Command::SqlExtensionPath => sql::print_extension_path(),
     }
 }
 
