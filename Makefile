@@ -11,10 +11,11 @@
 
 CARGO ?= cargo
 
-.PHONY: demo test lint build build-bench model eval-data peers browser postgres bench
+.PHONY: demo test lint build build-bench model eval-data peers browser postgres sqlite-hosts bench
 
 build:
 	$(CARGO) build --release -p emb-cli -p emb --bins --examples
+	$(CARGO) build --release -p emb-sqlite --lib
 
 model:
 	scripts/fetch-model
@@ -34,8 +35,13 @@ browser:
 postgres:
 	scripts/setup-postgres >/dev/null
 
-test: model eval-data peers browser postgres
+sqlite-hosts:
+	scripts/setup-sqlite-hosts >/dev/null
+
+test: model eval-data peers browser postgres sqlite-hosts
 	EMB_TEST_LLM="$$(dirname "$$(bench/setup-peers)")" EMB_TEST_BROWSER="$$(scripts/setup-browser)" \
+		EMB_TEST_SQLITE3="$$(scripts/setup-sqlite-hosts | sed -n 1p)" \
+		EMB_TEST_SQLITE_PYTHON="$$(scripts/setup-sqlite-hosts | sed -n 2p)" \
 		scripts/with-postgres $(CARGO) test --release --workspace --all-targets
 	$(CARGO) test --release --workspace --doc
 
@@ -55,6 +61,7 @@ bench: build-bench build model peers
 	python3 bench/word2vec_speed.py
 	python3 bench/embed_speed.py
 	python3 bench/ingest_speed.py
+	python3 bench/sql_speed.py
 	python3 bench/ann_data.py glove100 minilm20k
 	python3 bench/ann_speed.py glove100 minilm20k
 	./target/release/serve-load > target/serve-load.json

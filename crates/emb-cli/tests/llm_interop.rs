@@ -107,6 +107,35 @@ fn llm_and_emb_read_each_others_databases() {
         ])
     };
     llm_embed_multi(llm_db);
+    // The sqlite3 shell with emb's extension searches llm's database as llm does, before emb
+    // has ever opened it.
+    if let Some(sqlite3) = std::env::var_os("EMB_TEST_SQLITE3") {
+        let (extension, _) = success(sandbox.emb().arg("sql-extension-path"));
+        let query = "read bytes from a file";
+        for statement in [
+            format!(
+                "select id, emb_cosine(embedding, emb_embed('{query}', '{model}')) as score \
+                 from embeddings order by score desc limit 5"
+            ),
+            format!("select id, score from emb_search('docs', '{query}', 5)"),
+        ] {
+            let output = Command::new(&sqlite3)
+                .args(["-json", llm_db, &format!(".load {}", extension.trim()), &statement])
+                .env("EMB_HOME", sandbox.path())
+                .env("EMB_OFFLINE", "1")
+                .output()
+                .expect("sqlite3 runs");
+            assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+            let rows: Vec<serde_json::Value> = serde_json::from_slice(&output.stdout).unwrap();
+            let shell = rows.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n");
+            let llm_on_llm = llm.run(&["similar", "docs", "-c", query, "-n", "5", "-d", llm_db]);
+            assert_same_ranking(
+                &shell,
+                &llm_on_llm,
+                &format!("sqlite3 on llm's database: {statement}"),
+            );
+        }
+    }
     // emb writes the same items.
     let (_, stderr) =
         success(sandbox.emb().args(["embed-multi", "docs", input, "--store", "-d", emb_db]));

@@ -61,6 +61,30 @@ pub enum Error {
     Core(#[from] emb_core::Error),
 }
 
+/// The folder beside the SQLite database `database` where emb keeps its index and vector files
+/// (`FILE.emb`).
+pub fn cache_folder(database: &Path) -> PathBuf {
+    let mut folder = database.to_owned().into_os_string();
+    folder.push(".emb");
+    PathBuf::from(folder)
+}
+
+/// The name of the cache file of `kind` (`hnsw`, `vectors`, ...) of `collection` in its cache
+/// folder: the kind and the md5 of the collection's name, so that any name makes a file name.
+pub fn cache_file(kind: &str, collection: &str) -> String {
+    use md5::Digest;
+    format!("{kind}-{}", hex(&md5::Md5::digest(collection.as_bytes())))
+}
+
+/// Bytes as lowercase hexadecimal.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes.iter().fold(String::with_capacity(2 * bytes.len()), |mut text, byte| {
+        let _ = write!(text, "{byte:02x}");
+        text
+    })
+}
+
 /// Maps the file at `path` into memory; `None` if it does not exist.
 fn map_file(path: &Path) -> Result<Option<(std::fs::File, memmap2::Mmap)>> {
     let file = match std::fs::File::open(path) {

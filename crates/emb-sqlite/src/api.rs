@@ -17,7 +17,8 @@ type Unused = Option<unsafe extern "C" fn()>;
 /// How SQLite frees what it was handed (`SQLITE_TRANSIENT`: it copies).
 type Destructor = Option<unsafe extern "C" fn(*mut c_void)>;
 /// A scalar function or an aggregate's step.
-pub type Scalar = Option<unsafe extern "C" fn(*mut sqlite3_context, c_int, *mut *mut sqlite3_value)>;
+pub type Scalar =
+    Option<unsafe extern "C" fn(*mut sqlite3_context, c_int, *mut *mut sqlite3_value)>;
 /// An aggregate's final step.
 pub type Final = Option<unsafe extern "C" fn(*mut sqlite3_context)>;
 
@@ -35,7 +36,9 @@ pub struct Routines {
     bind_parameter_count: Unused,
     bind_parameter_index: Unused,
     bind_parameter_name: Unused,
-    bind_text: Option<unsafe extern "C" fn(*mut sqlite3_stmt, c_int, *const c_char, c_int, Destructor) -> c_int>,
+    bind_text: Option<
+        unsafe extern "C" fn(*mut sqlite3_stmt, c_int, *const c_char, c_int, Destructor) -> c_int,
+    >,
     bind_text16: Unused,
     bind_value: Unused,
     busy_handler: Unused,
@@ -103,14 +106,16 @@ pub struct Routines {
     progress_handler: Unused,
     realloc: Unused,
     reset: Option<unsafe extern "C" fn(*mut sqlite3_stmt) -> c_int>,
-    result_blob: Option<unsafe extern "C" fn(*mut sqlite3_context, *const c_void, c_int, Destructor)>,
+    result_blob:
+        Option<unsafe extern "C" fn(*mut sqlite3_context, *const c_void, c_int, Destructor)>,
     result_double: Option<unsafe extern "C" fn(*mut sqlite3_context, f64)>,
     result_error: Option<unsafe extern "C" fn(*mut sqlite3_context, *const c_char, c_int)>,
     result_error16: Unused,
     result_int: Unused,
     result_int64: Option<unsafe extern "C" fn(*mut sqlite3_context, i64)>,
     result_null: Option<unsafe extern "C" fn(*mut sqlite3_context)>,
-    result_text: Option<unsafe extern "C" fn(*mut sqlite3_context, *const c_char, c_int, Destructor)>,
+    result_text:
+        Option<unsafe extern "C" fn(*mut sqlite3_context, *const c_char, c_int, Destructor)>,
     result_text16: Unused,
     result_text16be: Unused,
     result_text16le: Unused,
@@ -141,10 +146,26 @@ pub struct Routines {
     value_type: Option<unsafe extern "C" fn(*mut sqlite3_value) -> c_int>,
     vmprintf: Unused,
     overload_function: Unused,
-    prepare_v2: Option<unsafe extern "C" fn(*mut sqlite3, *const c_char, c_int, *mut *mut sqlite3_stmt, *mut *const c_char) -> c_int>,
+    prepare_v2: Option<
+        unsafe extern "C" fn(
+            *mut sqlite3,
+            *const c_char,
+            c_int,
+            *mut *mut sqlite3_stmt,
+            *mut *const c_char,
+        ) -> c_int,
+    >,
     prepare16_v2: Unused,
     clear_bindings: Unused,
-    create_module_v2: Option<unsafe extern "C" fn(*mut sqlite3, *const c_char, *const sqlite3_module, *mut c_void, Destructor) -> c_int>,
+    create_module_v2: Option<
+        unsafe extern "C" fn(
+            *mut sqlite3,
+            *const c_char,
+            *const sqlite3_module,
+            *mut c_void,
+            Destructor,
+        ) -> c_int,
+    >,
     bind_zeroblob: Unused,
     blob_bytes: Unused,
     blob_close: Unused,
@@ -187,7 +208,19 @@ pub struct Routines {
     backup_step: Unused,
     compileoption_get: Unused,
     compileoption_used: Unused,
-    create_function_v2: Option<unsafe extern "C" fn(*mut sqlite3, *const c_char, c_int, c_int, *mut c_void, Scalar, Scalar, Final, Destructor) -> c_int>,
+    create_function_v2: Option<
+        unsafe extern "C" fn(
+            *mut sqlite3,
+            *const c_char,
+            c_int,
+            c_int,
+            *mut c_void,
+            Scalar,
+            Scalar,
+            Final,
+            Destructor,
+        ) -> c_int,
+    >,
     db_config: Unused,
     db_mutex: Unused,
     db_status: Unused,
@@ -227,12 +260,44 @@ pub unsafe fn install(routines: *const Routines) -> Result<(), String> {
         };
     }
     require!(
-        aggregate_context, bind_int64, bind_text, column_blob, column_bytes, column_int64,
-        column_text, column_type, context_db_handle, create_function_v2, create_module_v2,
-        db_filename, declare_vtab, errmsg, finalize, free, get_auxdata, libversion_number, malloc,
-        prepare_v2, reset, result_blob, result_double, result_error, result_error_nomem,
-        result_error_toobig, result_int64, result_null, result_text, set_auxdata, step, user_data,
-        value_blob, value_bytes, value_double, value_int64, value_text, value_type
+        aggregate_context,
+        bind_int64,
+        bind_text,
+        column_blob,
+        column_bytes,
+        column_int64,
+        column_text,
+        column_type,
+        context_db_handle,
+        create_function_v2,
+        create_module_v2,
+        db_filename,
+        declare_vtab,
+        errmsg,
+        finalize,
+        free,
+        get_auxdata,
+        libversion_number,
+        malloc,
+        prepare_v2,
+        reset,
+        result_blob,
+        result_double,
+        result_error,
+        result_error_nomem,
+        result_error_toobig,
+        result_int64,
+        result_null,
+        result_text,
+        set_auxdata,
+        step,
+        user_data,
+        value_blob,
+        value_bytes,
+        value_double,
+        value_int64,
+        value_text,
+        value_type
     );
     ROUTINES.store(routines.cast_mut(), Ordering::Release);
     Ok(())
@@ -262,6 +327,7 @@ pub fn version() -> i32 {
 }
 
 /// `SQLITE_TRANSIENT`: SQLite copies the bytes before the call returns.
+#[allow(clippy::unnecessary_wraps, reason = "the routines take the destructor as an Option")]
 fn transient() -> Destructor {
     // SAFETY: SQLite defines SQLITE_TRANSIENT as the destructor pointer -1, which it never calls.
     Some(unsafe { std::mem::transmute::<isize, unsafe extern "C" fn(*mut c_void)>(-1) })
@@ -312,7 +378,17 @@ pub unsafe fn create_function(
     let (scalar, step, last) = callbacks;
     // SAFETY: as the caller promises.
     let code = unsafe {
-        call!(create_function_v2(db, name.as_ptr(), arguments, flags, data, scalar, step, last, destroy))
+        call!(create_function_v2(
+            db,
+            name.as_ptr(),
+            arguments,
+            flags,
+            data,
+            scalar,
+            step,
+            last,
+            destroy
+        ))
     };
     check(db, code, &format!("cannot register {}", name.to_string_lossy()))
 }
@@ -480,7 +556,7 @@ unsafe fn bytes<'a>(pointer: *const u8, length: usize) -> &'a [u8] {
 ///
 /// # Safety
 /// `argv` holds `argc` values.
-pub unsafe fn arguments<'call>(argc: c_int, argv: *mut *mut sqlite3_value) -> Vec<Value> {
+pub unsafe fn arguments(argc: c_int, argv: *mut *mut sqlite3_value) -> Vec<Value> {
     let count = usize::try_from(argc).unwrap_or(0);
     if argv.is_null() || count == 0 {
         return Vec::new();
@@ -605,7 +681,13 @@ impl Statement {
         let mut statement = std::ptr::null_mut();
         // SAFETY: as the caller promises; SQLite reads `length` bytes of `sql`.
         let code = unsafe {
-            call!(prepare_v2(db, sql.as_ptr().cast(), length, &raw mut statement, std::ptr::null_mut()))
+            call!(prepare_v2(
+                db,
+                sql.as_ptr().cast(),
+                length,
+                &raw mut statement,
+                std::ptr::null_mut()
+            ))
         };
         check(db, code, "cannot prepare a query")?;
         Ok(Self { db, statement })
@@ -615,8 +697,9 @@ impl Statement {
     pub fn bind_text(&mut self, index: c_int, text: &str) -> Result<(), String> {
         let length = c_int::try_from(text.len()).map_err(|_| "text too long".to_owned())?;
         // SAFETY: a live statement; SQLite copies the text.
-        let code =
-            unsafe { call!(bind_text(self.statement, index, text.as_ptr().cast(), length, transient())) };
+        let code = unsafe {
+            call!(bind_text(self.statement, index, text.as_ptr().cast(), length, transient()))
+        };
         check(self.db, code, "cannot bind a parameter")
     }
 
@@ -634,7 +717,7 @@ impl Statement {
     }
 
     /// Steps to the next row: `None` when done.
-    pub fn next(&mut self) -> Result<Option<Row<'_>>, String> {
+    pub fn step(&mut self) -> Result<Option<Row<'_>>, String> {
         // SAFETY: a live statement.
         match unsafe { call!(step(self.statement)) } {
             libsqlite3_sys::SQLITE_ROW => Ok(Some(Row(self))),

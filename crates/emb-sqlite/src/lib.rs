@@ -43,6 +43,8 @@ use crate::api::{Context, Output, Routines, Value};
 pub use crate::models::Models;
 pub use crate::search::Found;
 
+/// A scalar SQL function of the vectors module.
+type Pure = fn(Context, &[Value]) -> Result<Output, String>;
 /// A scalar SQL function.
 type Function = Box<dyn Fn(Context, &[Value]) -> Result<Output, String> + Send + Sync>;
 
@@ -109,7 +111,7 @@ unsafe fn register(db: *mut sqlite3) -> Result<(), String> {
     let pure = SQLITE_UTF8
         | SQLITE_DETERMINISTIC
         | if version >= 3_031_000 { SQLITE_INNOCUOUS } else { 0 };
-    let scalars: [(&CStr, c_int, fn(Context, &[Value]) -> Result<Output, String>); 6] = [
+    let scalars: [(&CStr, c_int, Pure); 6] = [
         (c"emb_cosine", 2, vectors::cosine),
         (c"emb_dot", 2, vectors::dot),
         (c"emb_l2", 2, vectors::l2),
@@ -141,7 +143,9 @@ unsafe fn register(db: *mut sqlite3) -> Result<(), String> {
         let function: Function =
             Box::new(move |_, values: &[Value]| models::embed(&models, values));
         // SAFETY: as the caller promises.
-        unsafe { scalar(db, c"emb_embed", arguments, SQLITE_UTF8 | SQLITE_DETERMINISTIC, function) }?;
+        unsafe {
+            scalar(db, c"emb_embed", arguments, SQLITE_UTF8 | SQLITE_DETERMINISTIC, function)
+        }?;
     }
     let data = Box::into_raw(Box::new(models)).cast::<c_void>();
     // SAFETY: as the caller promises; SQLite frees `data` with `drop_models`.

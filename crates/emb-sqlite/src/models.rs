@@ -27,8 +27,7 @@ impl Models {
 
     /// The model `name`, loaded on first use.
     pub fn get(&self, name: &str) -> Result<Arc<dyn Embedder>, String> {
-        if let Some(model) = self.loaded.lock().unwrap_or_else(PoisonError::into_inner).get(name)
-        {
+        if let Some(model) = self.loaded.lock().unwrap_or_else(PoisonError::into_inner).get(name) {
             return Ok(Arc::clone(model));
         }
         // Loaded outside the lock; two first calls at once load twice and keep one.
@@ -66,12 +65,7 @@ pub fn chain(error: &dyn std::error::Error) -> String {
 pub fn embed(models: &Models, arguments: &[Value]) -> Result<Output, String> {
     let text = match arguments[0].kind() {
         Kind::Text => arguments[0].text(),
-        kind => {
-            return Err(format!(
-                "emb_embed: argument 1 is {}, not text",
-                kind.name()
-            ))
-        }
+        kind => return Err(format!("emb_embed: argument 1 is {}, not text", kind.name())),
     };
     let requested = match arguments.get(1) {
         None => None,
@@ -87,4 +81,3 @@ pub fn embed(models: &Models, arguments: &[Value]) -> Result<Output, String> {
     let vector = models.embed(&name, &text).map_err(|reason| format!("emb_embed: {reason}"))?;
     Ok(Output::Blob(emb_core::blob::encode(&vector)))
 }
-

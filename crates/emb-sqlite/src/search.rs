@@ -21,7 +21,6 @@ use libsqlite3_sys::{
     sqlite3, sqlite3_context, sqlite3_index_info, sqlite3_module, sqlite3_value, sqlite3_vtab,
     sqlite3_vtab_cursor, SQLITE_ERROR, SQLITE_INDEX_CONSTRAINT_EQ, SQLITE_OK,
 };
-use md5::{Digest, Md5};
 
 use crate::api::{self, Context, Kind, Output, Statement, Value};
 use crate::models::Models;
@@ -192,7 +191,10 @@ unsafe extern "C" fn best_index(_table: *mut sqlite3_vtab, info: *mut sqlite3_in
     SQLITE_OK
 }
 
-unsafe extern "C" fn open(_table: *mut sqlite3_vtab, cursor: *mut *mut sqlite3_vtab_cursor) -> c_int {
+unsafe extern "C" fn open(
+    _table: *mut sqlite3_vtab,
+    cursor: *mut *mut sqlite3_vtab_cursor,
+) -> c_int {
     let created = Box::new(Cursor {
         // SAFETY: SQLite fills in the base itself.
         base: unsafe { std::mem::zeroed() },
@@ -244,7 +246,8 @@ unsafe extern "C" fn filter(
         let target = match query.kind() {
             Kind::Text => Target::Text(query.text().into_owned()),
             Kind::Blob => Target::Vector(
-                emb_core::blob::decode(query.blob()).map_err(|error| format!("emb_search: {error}"))?,
+                emb_core::blob::decode(query.blob())
+                    .map_err(|error| format!("emb_search: {error}"))?,
             ),
             kind => {
                 return Err(format!(
@@ -334,21 +337,21 @@ impl Table {
     /// The `k` items of `collection` nearest `target`, best first.
     fn search(&self, collection: &str, target: Target, k: usize) -> Result<Vec<Found>, String> {
         // SAFETY: the connection that made this table is open while it is queried.
-        let mut statement =
-            unsafe {
-                Statement::prepare(
-                    self.db,
-                    "SELECT id, model, (SELECT count(*) FROM embeddings WHERE collection_id = \
+        let mut statement = unsafe {
+            Statement::prepare(
+                self.db,
+                "SELECT id, model, (SELECT count(*) FROM embeddings WHERE collection_id = \
                      collections.id) FROM collections WHERE name = ?1",
-                )
-            }
-            .map_err(|reason| {
-                format!("emb_search: this is not an emb or llm embeddings database ({reason})")
-            })?;
+            )
+        }
+        .map_err(|reason| {
+            format!("emb_search: this is not an emb or llm embeddings database ({reason})")
+        })?;
         statement.bind_text(1, collection)?;
-        let Some((collection_id, model, count)) = statement.next()?.map(|row| {
-            (row.integer(0), row.text(1).unwrap_or_default(), row.integer(2))
-        }) else {
+        let Some((collection_id, model, count)) = statement
+            .step()?
+            .map(|row| (row.integer(0), row.text(1).unwrap_or_default(), row.integer(2)))
+        else {
             return Err(format!("emb_search: this database has no collection {collection:?}"));
         };
         drop(statement);
@@ -373,16 +376,24 @@ impl Table {
     }
 
     /// Scores every vector of the collection.
-    fn scan(&self, collection_id: i64, query: &[f32], k: usize) -> Result<Vec<(f32, String)>, String> {
+    fn scan(
+        &self,
+        collection_id: i64,
+        query: &[f32],
+        k: usize,
+    ) -> Result<Vec<(f32, String)>, String> {
         // SAFETY: as in `search`.
         let mut statement = unsafe {
-            Statement::prepare(self.db, "SELECT id, embedding FROM embeddings WHERE collection_id = ?1")
+            Statement::prepare(
+                self.db,
+                "SELECT id, embedding FROM embeddings WHERE collection_id = ?1",
+            )
         }?;
         statement.bind_integer(1, collection_id)?;
         let mut best = TopK::new(k);
         let query_norm = emb_core::distance::norm(query);
         let mut vector = Vec::new();
-        while let Some(row) = statement.next()? {
+        while let Some(row) = statement.step()? {
             let bytes = row.blob(1);
             if bytes.len() != 4 * query.len() {
                 return Err(format!(
@@ -396,7 +407,9 @@ impl Table {
             }
             vector.clear();
             vector.extend(
-                bytes.chunks_exact(4).map(|four| f32::from_le_bytes([four[0], four[1], four[2], four[3]])),
+                bytes
+                    .chunks_exact(4)
+                    .map(|four| f32::from_le_bytes([four[0], four[1], four[2], four[3]])),
             );
             let denominator = query_norm * emb_core::distance::norm(&vector);
             let score = if denominator == 0.0 {
@@ -426,7 +439,7 @@ impl Table {
             statement.reset();
             statement.bind_text(2, &id)?;
             let (content, metadata) =
-                statement.next()?.map_or((None, None), |row| (row.text(0), row.text(1)));
+                statement.step()?.map_or((None, None), |row| (row.text(0), row.text(1)));
             found.push(Found { id, score, content, metadata });
         }
         Ok(found)
@@ -434,15 +447,16 @@ impl Table {
 
     /// The collection's emb index, when it has one at the change counter the database is at now
     /// (else the search scans).
-    fn current_index(&self, collection: &str, collection_id: i64) -> Result<Option<Arc<Hnsw>>, String> {
+    fn current_index(
+        &self,
+        collection: &str,
+        collection_id: i64,
+    ) -> Result<Option<Arc<Hnsw>>, String> {
         let Some(current) = self.generation(collection_id)? else { return Ok(None) };
         // SAFETY: as in `search`.
         let Some(database) = (unsafe { api::main_file(self.db) }) else { return Ok(None) };
-        let mut folder = database.into_os_string();
-        folder.push(".emb");
-        let digest = Md5::digest(collection.as_bytes());
-        let name: String = digest.iter().map(|byte| format!("{byte:02x}")).collect();
-        let path = PathBuf::from(folder).join(format!("hnsw-{name}"));
+        let path =
+            emb_index::cache_folder(&database).join(emb_index::cache_file("hnsw", collection));
         let mut indexes = self.indexes.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(index) = indexes.get(&path).filter(|index| *index.generation() == current) {
             return Ok(Some(Arc::clone(index)));
@@ -473,7 +487,7 @@ impl Table {
                  'emb_embeddings_deleted'))",
             )
         }?;
-        let present = statement.next()?.map_or(0, |row| row.integer(0));
+        let present = statement.step()?.map_or(0, |row| row.integer(0));
         drop(statement);
         if present != 6 {
             return Ok(None);
@@ -488,7 +502,7 @@ impl Table {
             )
         }?;
         statement.bind_integer(1, collection_id)?;
-        let Some(row) = statement.next()? else { return Ok(None) };
+        let Some(row) = statement.step()? else { return Ok(None) };
         if row.integer(2) == 0 {
             return Ok(None);
         }

@@ -24,7 +24,7 @@ pub fn vector<'call>(
     match value.kind() {
         Kind::Blob => {
             let bytes = value.blob();
-            if bytes.is_empty() || bytes.len() % 4 != 0 {
+            if bytes.is_empty() || !bytes.len().is_multiple_of(4) {
                 return Err(format!(
                     "{function}: argument {position} is a blob of {} bytes, not a float32 vector \
                      (4 bytes per dimension)",

@@ -10,7 +10,8 @@ use rusqlite::{params, Connection};
 /// The library cargo built beside this test's executable.
 fn extension() -> PathBuf {
     let folder = std::env::current_exe().unwrap().parent().unwrap().to_owned();
-    let name = format!("{}emb_sqlite{}", std::env::consts::DLL_PREFIX, std::env::consts::DLL_SUFFIX);
+    let name =
+        format!("{}emb_sqlite{}", std::env::consts::DLL_PREFIX, std::env::consts::DLL_SUFFIX);
     let path = folder.join(&name);
     assert!(path.is_file(), "{} is built with the tests", path.display());
     path
@@ -117,13 +118,25 @@ fn emb_average_is_the_centroid_and_skips_nulls() {
 fn bad_arguments_are_sql_errors_that_say_what_to_do() {
     let connection = connection();
     let cases: [(&str, Vec<Value>, &str); 7] = [
-        ("select emb_cosine(?1, ?2)", vec![Value::Blob(vec![0; 6]), Value::Text("[1]".into())], "6 bytes"),
+        (
+            "select emb_cosine(?1, ?2)",
+            vec![Value::Blob(vec![0; 6]), Value::Text("[1]".into())],
+            "6 bytes",
+        ),
         ("select emb_cosine(?1, ?2)", vec![Value::Null, Value::Text("[1]".into())], "NULL"),
-        ("select emb_dot(?1, ?2)", vec![Value::Text("[1,2]".into()), Value::Text("[1]".into())], "2 and 1 dimensions"),
+        (
+            "select emb_dot(?1, ?2)",
+            vec![Value::Text("[1,2]".into()), Value::Text("[1]".into())],
+            "2 and 1 dimensions",
+        ),
         ("select emb_l2(?1, ?2)", vec![Value::Integer(3), Value::Text("[1]".into())], "an integer"),
         ("select emb_decode(?1)", vec![Value::Text("not json".into())], "JSON array"),
         ("select emb_dims(?1)", vec![Value::Text("[]".into())], "empty"),
-        ("select emb_embed(?1, ?2)", vec![Value::Text("hello".into()), Value::Text("/no/such/model".into())], "cannot load the model"),
+        (
+            "select emb_embed(?1, ?2)",
+            vec![Value::Text("hello".into()), Value::Text("/no/such/model".into())],
+            "cannot load the model",
+        ),
     ];
     for (sql, values, expected) in cases {
         let message = error(&connection, sql, rusqlite::params_from_iter(values));
@@ -163,8 +176,14 @@ fn emb_search_ranks_a_collection_like_a_scan_of_emb_cosine() {
         )
         .unwrap();
     connection.execute("insert into collections values (1, 'notes', ?1)", [&model]).unwrap();
-    let texts = ["backups of sqlite files", "a recipe for bread", "copying databases safely",
-        "the weather tomorrow", "vector search in sql", "baking sourdough"];
+    let texts = [
+        "backups of sqlite files",
+        "a recipe for bread",
+        "copying databases safely",
+        "the weather tomorrow",
+        "vector search in sql",
+        "baking sourdough",
+    ];
     for (index, text) in texts.iter().enumerate() {
         connection
             .execute(
@@ -222,7 +241,10 @@ fn emb_search_ranks_a_collection_like_a_scan_of_emb_cosine() {
         ("select * from emb_search", "needs a collection and a query"),
     ] {
         let message = match connection.prepare(sql).and_then(|mut statement| {
-            statement.query_map([], |_| Ok(()))?.collect::<Result<Vec<()>, _>>().map(|rows| rows.len())
+            statement
+                .query_map([], |_| Ok(()))?
+                .collect::<Result<Vec<()>, _>>()
+                .map(|rows| rows.len())
         }) {
             Ok(count) => panic!("{sql} gave {count} rows instead of failing"),
             Err(error) => error.to_string(),

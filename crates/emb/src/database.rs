@@ -2,7 +2,6 @@
 //! database with pgvector), and searching them.
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -117,16 +116,12 @@ impl Database {
     pub fn open(path: &Path) -> Result<Self> {
         let store = Backend::open(path)?;
         let (path, caches) = match &store {
-            Backend::Sqlite(_) => {
-                let mut folder = path.to_owned().into_os_string();
-                folder.push(".emb");
-                (path.to_owned(), PathBuf::from(folder))
-            }
+            Backend::Sqlite(_) => (path.to_owned(), emb_index::cache_folder(path)),
             Backend::Postgres(postgres) => {
                 let shown = postgres.location().to_owned();
                 let folder = crate::settings::home()
                     .join("postgres")
-                    .join(hex(&Md5::digest(shown.as_bytes())));
+                    .join(emb_index::hex(&Md5::digest(shown.as_bytes())));
                 (PathBuf::from(shown), folder)
             }
         };
@@ -270,8 +265,7 @@ impl Database {
     /// Where emb keeps a file of `kind` derived from `collection`: `NAME.db.emb/KIND-MD5` (for
     /// a PostgreSQL database, a folder of the emb home named after its URL).
     pub(crate) fn cache_path(&self, kind: &str, collection: &str) -> PathBuf {
-        let digest = Md5::digest(collection.as_bytes());
-        self.caches.join(format!("{kind}-{}", hex(&digest)))
+        self.caches.join(emb_index::cache_file(kind, collection))
     }
 
     /// The vectors of `collection` ready to scan: the cached file when it is current, else
@@ -542,14 +536,6 @@ impl Backend {
             Self::Postgres(store) => &mut **store,
         }
     }
-}
-
-/// Bytes as lowercase hexadecimal.
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().fold(String::with_capacity(2 * bytes.len()), |mut text, byte| {
-        let _ = write!(text, "{byte:02x}");
-        text
-    })
 }
 
 /// Stored metadata as JSON (text that is not JSON comes back as a JSON string).

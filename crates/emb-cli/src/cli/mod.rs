@@ -182,12 +182,14 @@ pub enum Command {
     ///           emb sql docs "select * from emb_search('docs', 'backups', 5)"
     ///           emb sql docs "select emb_decode(emb_average(embedding)) from items"
     #[command(verbatim_doc_comment)]
+    #[allow(clippy::doc_markdown, reason = "help text, where backticks would show")]
     Sql(SqlArgs),
     /// Print where emb's loadable SQLite extension is, for `.load` in the sqlite3 shell,
     /// `conn.load_extension()` in Python, or `datasette --load-extension`.
     ///
     /// Example: sqlite3 embeddings.db ".load $(emb sql-extension-path)" "select emb_dims(embedding) from embeddings limit 1"
     #[command(verbatim_doc_comment)]
+    #[allow(clippy::doc_markdown, reason = "help text, where backticks would show")]
     SqlExtensionPath,
 }
 
@@ -500,11 +502,11 @@ pub enum VectorFormat {
 /// `emb sql`.
 #[derive(Debug, Args)]
 pub struct SqlArgs {
-    /// The collection the view `items` shows (and whose model emb_embed uses).
+    /// The collection the view `items` shows (and whose model `emb_embed` uses).
     pub collection: String,
     /// One SQL statement.
     pub sql: String,
-    /// The model emb_embed uses when a call names none. Default: the collection's.
+    /// The model `emb_embed` uses when a call names none. Default: the collection's.
     #[arg(short, long, env = "EMB_MODEL")]
     pub model: Option<String>,
     #[command(flatten)]

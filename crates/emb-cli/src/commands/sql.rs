@@ -23,12 +23,9 @@ fn extension_path() -> Result<PathBuf> {
         return Ok(path);
     }
     let executable = std::env::current_exe().context("cannot tell where the emb binary is")?;
-    let name = format!(
-        "{}emb_sqlite{}",
-        std::env::consts::DLL_PREFIX,
-        std::env::consts::DLL_SUFFIX
-    );
-    let path = executable.parent().map(|folder| folder.join(&name)).unwrap_or_else(|| name.into());
+    let name =
+        format!("{}emb_sqlite{}", std::env::consts::DLL_PREFIX, std::env::consts::DLL_SUFFIX);
+    let path = executable.parent().map_or_else(|| name.clone().into(), |folder| folder.join(&name));
     if !path.is_file() {
         bail!(
             "emb's SQLite extension is not built: {} is missing; build it with `cargo build \
@@ -76,11 +73,12 @@ pub fn run(arguments: &SqlArgs) -> Result<()> {
         "CREATE TEMP VIEW items AS SELECT id, embedding, content, metadata, updated FROM \
          embeddings WHERE collection_id = (SELECT id FROM collections WHERE name = '{quoted}')"
     ))?;
-    let mut statement = connection.prepare(&arguments.sql).context("cannot run the SQL")?;
-    let names: Vec<String> = statement.column_names().into_iter().map(str::to_owned).collect();
-    let mut rows = statement.query([])?;
+    let mut statement =
+        connection.prepare(&arguments.sql).map_err(sql_error).context("cannot run the SQL")?;
+    let names: Vec<String> = statement.column_names().map(str::to_owned).collect();
+    let mut rows = statement.query([]).map_err(sql_error).context("the SQL failed")?;
     let mut printer = Printer::new();
-    while let Some(row) = rows.next().context("the SQL failed")? {
+    while let Some(row) = rows.next().map_err(sql_error).context("the SQL failed")? {
         let mut object = serde_json::Map::with_capacity(names.len());
         for (index, name) in names.iter().enumerate() {
             object.insert(name.clone(), json_of(row.get_ref(index)?));
@@ -91,6 +89,17 @@ pub fn run(arguments: &SqlArgs) -> Result<()> {
         }
     }
     Ok(printer.finish()?)
+}
+
+/// SQLite's own message, without rusqlite's description of the generic error code after it.
+fn sql_error(error: rusqlite::Error) -> anyhow::Error {
+    match error {
+        rusqlite::Error::SqliteFailure(_, Some(message)) => anyhow::anyhow!(message),
+        rusqlite::Error::SqlInputError { msg, offset, .. } => {
+            anyhow::anyhow!("{msg} (at character {offset} of the SQL)")
+        }
+        other => other.into(),
+    }
 }
 
 /// A column's value as JSON; a blob as Datasette writes one.
