@@ -184,9 +184,11 @@ pub enum Command {
     #[command(verbatim_doc_comment)]
     #[allow(clippy::doc_markdown, reason = "help text, where backticks would show")]
     Sql(SqlArgs),
-    /// Print where emb's loadable SQLite extension is, for `.load` in the sqlite3 shell,
-    /// `conn.load_extension()` in Python, or `datasette --load-extension`.
+    /// Print the path of emb's loadable SQLite extension.
     ///
+    /// For `.load` in the sqlite3 shell, `conn.load_extension()` in Python, or
+    /// `datasette --load-extension`. EMB_SQLITE_EXTENSION overrides where it is looked for
+    /// (beside the emb binary).
     /// Example: sqlite3 embeddings.db ".load $(emb sql-extension-path)" "select emb_dims(embedding) from embeddings limit 1"
     #[command(verbatim_doc_comment)]
     #[allow(clippy::doc_markdown, reason = "help text, where backticks would show")]
