@@ -40,8 +40,7 @@ use libsqlite3_sys::{
 };
 
 use crate::api::{Context, Output, Routines, Value};
-pub use crate::models::Models;
-pub use crate::search::Found;
+use crate::models::Models;
 
 /// A scalar SQL function of the vectors module.
 type Pure = fn(Context, &[Value]) -> Result<Output, String>;

@@ -83,16 +83,15 @@ struct Cursor {
 }
 
 /// One result row.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Found {
+struct Found {
     /// The item's id.
-    pub id: String,
+    id: String,
     /// Cosine similarity with the query.
-    pub score: f32,
+    score: f32,
     /// Its stored text.
-    pub content: Option<String>,
+    content: Option<String>,
     /// Its metadata, as stored.
-    pub metadata: Option<String>,
+    metadata: Option<String>,
 }
 
 /// What to search for.
@@ -391,7 +390,6 @@ impl Table {
         }?;
         statement.bind_integer(1, collection_id)?;
         let mut best = TopK::new(k);
-        let query_norm = emb_core::distance::norm(query);
         let mut vector = Vec::new();
         while let Some(row) = statement.step()? {
             let bytes = row.blob(1);
@@ -411,12 +409,7 @@ impl Table {
                     .chunks_exact(4)
                     .map(|four| f32::from_le_bytes([four[0], four[1], four[2], four[3]])),
             );
-            let denominator = query_norm * emb_core::distance::norm(&vector);
-            let score = if denominator == 0.0 {
-                0.0
-            } else {
-                emb_core::distance::dot(query, &vector) / denominator
-            };
+            let score = emb_core::distance::cosine(query, &vector);
             if score > best.threshold() {
                 best.push(score, row.text(0).unwrap_or_default());
             }
