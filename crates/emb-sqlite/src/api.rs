@@ -606,14 +606,17 @@ impl Context {
     }
 
     /// What `remember` kept for argument `index` earlier in this statement, if still valid.
-    pub fn remembered<T>(self, index: c_int) -> Option<&'static T> {
-        // SAFETY: only `remember` sets auxiliary data, always as a `Box<T>` for the same T
-        // per function and argument.
+    ///
+    /// # Safety
+    /// The function only ever remembers a `T` for this argument, and the reference is dropped
+    /// before the call returns (SQLite may free the value after it).
+    pub unsafe fn remembered<'call, T>(self, index: c_int) -> Option<&'call T> {
+        // SAFETY: only `remember` sets auxiliary data, as a `Box<T>` for the caller's T.
         unsafe { call!(get_auxdata(self.0, index)).cast::<T>().as_ref() }
     }
 
-    /// Keeps `value` with argument `index` for later rows of this statement (SQLite drops it
-    /// when the argument changes); returns a reference to it valid during this call.
+    /// Keeps `value` with argument `index` for later rows of this statement; SQLite drops it
+    /// when the argument changes from one row to the next, and at the end of the statement.
     pub fn remember<T: 'static>(self, index: c_int, value: T) {
         unsafe extern "C" fn drop_box<T>(pointer: *mut c_void) {
             // SAFETY: SQLite hands back the pointer `remember` gave, once.

@@ -37,8 +37,11 @@ pub fn vector<'call>(
             // A JSON argument is usually the same constant on every row: parse it once per
             // statement.
             let index = i32::try_from(position - 1).unwrap_or(i32::MAX);
-            if let Some(parsed) = context.and_then(|context| context.remembered::<Vec<f32>>(index))
-            {
+            // SAFETY: every vector function remembers a Vec<f32> per argument, and the borrow
+            // ends with the call that returns it.
+            let remembered =
+                context.and_then(|context| unsafe { context.remembered::<Vec<f32>>(index) });
+            if let Some(parsed) = remembered {
                 return Ok(Cow::Borrowed(parsed.as_slice()));
             }
             let parsed = parse_json(&value.text()).map_err(|reason| {
