@@ -9,7 +9,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{json_lines, model_folder, success, Sandbox};
+use common::{json_lines, model_folder, reference_lines, success, Sandbox};
 
 /// The `llm` CLI, offline, with the local all-MiniLM-L6-v2 folder standing in for the hub's.
 struct Llm {
@@ -70,18 +70,7 @@ fn llm_and_emb_read_each_others_databases() {
     };
     let sandbox = Sandbox::with_model();
     let llm = Llm::new(&sandbox, &bin);
-    // The 103 texts of the parity fixture, as {"id", "text"} lines.
-    let reference =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/minilm-reference.jsonl");
-    let lines: Vec<String> = std::fs::read_to_string(reference)
-        .unwrap()
-        .lines()
-        .enumerate()
-        .map(|(index, line)| {
-            let row: serde_json::Value = serde_json::from_str(line).unwrap();
-            serde_json::json!({ "id": format!("r{index}"), "text": row["text"] }).to_string()
-        })
-        .collect();
+    let lines = reference_lines();
     let items = lines.len();
     let input = sandbox.file("input.jsonl", lines.join("\n") + "\n");
     let input = input.to_str().unwrap();

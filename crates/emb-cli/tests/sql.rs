@@ -11,7 +11,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{failure, json_lines, success, Sandbox};
+use common::{failure, json_lines, reference_lines, success, Sandbox};
 
 const QUERIES: [&str; 3] = ["read bytes from a file", "network connection timeout", "sort a list"];
 
@@ -25,17 +25,7 @@ fn extension(sandbox: &Sandbox) -> String {
 
 /// A database with the 103 texts of the parity fixture in the collection `docs`.
 fn collection(sandbox: &Sandbox) -> PathBuf {
-    let reference =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/minilm-reference.jsonl");
-    let lines: Vec<String> = std::fs::read_to_string(reference)
-        .unwrap()
-        .lines()
-        .enumerate()
-        .map(|(index, line)| {
-            let row: serde_json::Value = serde_json::from_str(line).unwrap();
-            serde_json::json!({ "id": format!("r{index}"), "text": row["text"] }).to_string()
-        })
-        .collect();
+    let lines = reference_lines();
     let input = sandbox.file("input.jsonl", lines.join("\n") + "\n");
     let database = sandbox.path().join("sql.db");
     success(

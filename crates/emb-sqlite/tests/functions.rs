@@ -36,6 +36,20 @@ fn connection() -> Connection {
     connection
 }
 
+/// llm's schema, as `llm embed-multi` leaves it (none of emb's own tables), with an empty
+/// collection `notes` of `model`.
+fn llm_collection(connection: &Connection, model: &str) {
+    connection
+        .execute_batch(
+            "create table collections (id integer primary key, name text, model text);
+             create table embeddings (collection_id integer, id text, embedding blob,
+                 content text, content_blob blob, content_hash blob, metadata text,
+                 updated integer, primary key (collection_id, id));",
+        )
+        .unwrap();
+    connection.execute("insert into collections values (1, 'notes', ?1)", [model]).unwrap();
+}
+
 fn blob(vector: &[f32]) -> Vec<u8> {
     vector.iter().flat_map(|value| value.to_le_bytes()).collect()
 }
@@ -166,16 +180,7 @@ fn emb_embed_runs_the_model_once_per_text() {
 fn emb_search_ranks_a_collection_like_a_scan_of_emb_cosine() {
     let connection = connection();
     let model = tiny_model();
-    // llm's schema, as `llm embed-multi` leaves it (none of emb's own tables).
-    connection
-        .execute_batch(
-            "create table collections (id integer primary key, name text, model text);
-             create table embeddings (collection_id integer, id text, embedding blob,
-                 content text, content_blob blob, content_hash blob, metadata text,
-                 updated integer, primary key (collection_id, id));",
-        )
-        .unwrap();
-    connection.execute("insert into collections values (1, 'notes', ?1)", [&model]).unwrap();
+    llm_collection(&connection, &model);
     let texts = [
         "backups of sqlite files",
         "a recipe for bread",
@@ -295,16 +300,7 @@ fn arbitrary(random: &mut Xorshift, model: &str) -> Value {
 fn no_arguments_crash_the_host() {
     let connection = connection();
     let model = tiny_model();
-    connection
-        .execute_batch(
-            "create table collections (id integer primary key, name text, model text);
-             create table embeddings (collection_id integer, id text, embedding blob,
-                 content text, content_blob blob, content_hash blob, metadata text,
-                 updated integer, primary key (collection_id, id));
-             create table t(v);",
-        )
-        .unwrap();
-    connection.execute("insert into collections values (1, 'notes', ?1)", [&model]).unwrap();
+    llm_collection(&connection, &model);
     connection
         .execute("insert into embeddings (collection_id, id, embedding) values (1, 'a', emb_embed('a', ?1))", [&model])
         .unwrap();

@@ -35,6 +35,21 @@ pub fn eval_data() -> std::path::PathBuf {
     folder
 }
 
+/// The 103 texts of the model's parity fixture as `{"id": "rN", "text"}` JSON lines.
+pub fn reference_lines() -> Vec<String> {
+    let reference =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/minilm-reference.jsonl");
+    std::fs::read_to_string(reference)
+        .expect("the parity fixture")
+        .lines()
+        .enumerate()
+        .map(|(index, line)| {
+            let row: serde_json::Value = serde_json::from_str(line).expect("a JSON line");
+            serde_json::json!({ "id": format!("r{index}"), "text": row["text"] }).to_string()
+        })
+        .collect()
+}
+
 /// A temporary `EMB_HOME`, offline.
 pub struct Sandbox {
     pub home: tempfile::TempDir,
