@@ -1,8 +1,8 @@
 //! `emb_search(collection, query [, k])`: a table-valued function that searches a collection of
 //! the database it runs in, and returns `id, score, content, metadata`, best first.
 //!
-//! The query is text (embedded with the collection's model) or a vector (a float32 blob or a JSON
-//! array). The search uses the collection's emb index when one is current (the file
+//! The query is text, embedded with the collection's model (so a JSON array is text too), or a
+//! vector as a float32 blob (`emb_encode('[...]')` makes one). The search uses the collection's emb index when one is current (the file
 //! `emb index build` saved beside the database, at the change counter the database is at now),
 //! and otherwise scans every vector exactly, as `emb similar` does; either way it reads the
 //! database through the host's own connection.
