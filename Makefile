@@ -3,7 +3,9 @@
 #             peers the llm and openai client tests run (bench/setup-peers) and Chromium with
 #             Playwright for the page's browser test (scripts/setup-browser), and runs the tests
 #             beside a private PostgreSQL 16 with pgvector (scripts/with-postgres, from the
-#             pgserver wheel); all cached outside the clone)
+#             pgserver wheel), and Debian's sqlite3 shell and a Python that loads SQLite
+#             extensions for the extension's tests (scripts/setup-sqlite-hosts); all cached
+#             outside the clone)
 # make lint   rustfmt and clippy, warnings as errors
 # make bench  speed against sentence-transformers, llm, hnswlib, FAISS, scikit-learn and gensim (needs the Python
 #             peers: bench/setup-peers), emb serve under load (64 clients, batched and not), and
