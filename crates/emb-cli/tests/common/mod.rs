@@ -50,6 +50,14 @@ pub fn reference_lines() -> Vec<String> {
         .collect()
 }
 
+/// The extension library built with the tests, if it is there.
+fn built_extension() -> Option<PathBuf> {
+    let name =
+        format!("{}emb_sqlite{}", std::env::consts::DLL_PREFIX, std::env::consts::DLL_SUFFIX);
+    let path = std::env::current_exe().ok()?.parent()?.join(name);
+    path.is_file().then_some(path)
+}
+
 /// A temporary `EMB_HOME`, offline.
 pub struct Sandbox {
     pub home: tempfile::TempDir,
@@ -85,6 +93,11 @@ impl Sandbox {
             .env("HF_HUB_CACHE", self.home.path().join("hf"))
             .env_remove("EMB_MODEL")
             .env_remove("EMB_DB");
+        // The SQLite extension cargo built with these tests (a dev-dependency): `cargo test`
+        // leaves it in deps/, beside the tests, not beside the binary where emb looks for it.
+        if let Some(extension) = built_extension() {
+            command.env("EMB_SQLITE_EXTENSION", extension);
+        }
         command
     }
 
