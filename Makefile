@@ -16,8 +16,7 @@ CARGO ?= cargo
 .PHONY: demo test lint build build-bench model eval-data peers browser postgres sqlite-hosts bench
 
 build:
-	$(CARGO) build --release -p emb-cli -p emb --bins --examples
-	$(CARGO) build --release -p emb-sqlite --lib
+	$(CARGO) build --release -p emb-cli -p emb -p emb-sqlite --bins --examples --lib
 
 model:
 	scripts/fetch-model
