@@ -76,6 +76,14 @@ fn statements(query: &str) -> [String; 2] {
     ]
 }
 
+/// A host program (the sqlite3 shell, Python) run as `emb` is in the sandbox: its `EMB_HOME`,
+/// offline, and no model from the environment.
+fn host(sandbox: &Sandbox, program: &Path) -> Command {
+    let mut command = Command::new(program);
+    command.env("EMB_HOME", sandbox.path()).env("EMB_OFFLINE", "1").env_remove("EMB_MODEL");
+    command
+}
+
 /// Runs `statement` in the sqlite3 shell with the extension loaded; its rows as JSON.
 fn shell(
     sandbox: &Sandbox,
@@ -83,14 +91,11 @@ fn shell(
     database: &Path,
     statement: &str,
 ) -> Vec<serde_json::Value> {
-    let output = Command::new(sqlite3)
+    let output = host(sandbox, sqlite3)
         .arg("-json")
         .arg(database)
         .arg(format!(".load {}", extension(sandbox)))
         .arg(statement)
-        .env("EMB_HOME", sandbox.path())
-        .env("EMB_OFFLINE", "1")
-        .env_remove("EMB_MODEL")
         .output()
         .expect("sqlite3 runs");
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -119,15 +124,12 @@ for statement in statements:
     results.append([dict(zip(names, row)) for row in cursor])
 print(json.dumps(results))
 ";
-    let output = Command::new(python)
+    let output = host(sandbox, python)
         .arg("-c")
         .arg(script)
         .arg(database)
         .arg(extension(sandbox))
         .arg(serde_json::to_string(statements).unwrap())
-        .env("EMB_HOME", sandbox.path())
-        .env("EMB_OFFLINE", "1")
-        .env_remove("EMB_MODEL")
         .output()
         .expect("python runs");
     let stderr = String::from_utf8_lossy(&output.stderr);

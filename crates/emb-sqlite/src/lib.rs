@@ -72,9 +72,8 @@ pub unsafe extern "C" fn sqlite3_extension_init(
     routines: *const Routines,
 ) -> c_int {
     // SAFETY: SQLite passes its own routines.
-    if let Err(message) = unsafe { api::install(routines) } {
-        // Without the routines there is no allocator to hand back a message with.
-        let _ = message;
+    // Without the routines there is no allocator to hand back a message with.
+    if unsafe { api::install(routines) }.is_err() {
         return SQLITE_ERROR;
     }
     // SAFETY: the connection SQLite is loading the extension into.
