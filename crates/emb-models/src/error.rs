@@ -67,6 +67,19 @@ pub enum ModelError {
     /// The tokenizer failed on an input.
     #[error("tokenizer failed: {0}")]
     Tokenizer(String),
+    /// An input is not a picture emb can read (or is too large to).
+    #[error("cannot read the picture: {0}")]
+    Picture(String),
+    /// A model was given a kind of input it does not take.
+    #[error("{model} cannot embed {kind}: {hint}")]
+    WrongInput {
+        /// The model.
+        model: String,
+        /// The kind of input given (text, a picture, sound).
+        kind: String,
+        /// What the model does take.
+        hint: String,
+    },
     /// A prompt name was asked for that the model does not define.
     #[error("model {model} has no prompt named {name}; it has: {available}")]
     UnknownPrompt {

@@ -86,6 +86,18 @@ multiversion! {
 }
 
 multiversion! {
+    /// Adds `bias` to each row and applies CLIP's quick GELU, `x * sigmoid(1.702 x)`, in place.
+    pub(crate) fn bias_quick_gelu(rows: &mut [f32], bias: &[f32]) {
+        for row in rows.chunks_exact_mut(bias.len()) {
+            for (value, b) in row.iter_mut().zip(bias) {
+                let x = *value + b;
+                *value = x / (1.0 + exp(-1.702 * x));
+            }
+        }
+    }
+}
+
+multiversion! {
     /// Adds `bias` to each row and applies ReLU, in place.
     pub(crate) fn bias_relu(rows: &mut [f32], bias: &[f32]) {
         for row in rows.chunks_exact_mut(bias.len()) {

@@ -18,25 +18,75 @@
 
 mod attention;
 mod bert;
+mod clip;
 mod error;
 mod hub;
 mod kernels;
+mod layers;
+pub mod pictures;
+mod pixels;
 mod pooling;
 pub mod resolve;
 mod sentence_transformer;
 mod tensors;
 mod word_vectors;
 
+pub use clip::{clip_folder, ClipModel};
 pub use emb_words;
 pub use error::{ModelError, Result};
+pub use pixels::PixelModel;
 pub use pooling::Pooling;
 pub use resolve::{Located, Locator, Source};
 pub use sentence_transformer::{Embedded, ModelInfo, SentenceTransformer, TokenReport, Tokenized};
 pub use word_vectors::{Weighting, WordVectorConfig, WordVectorModel};
 
-/// Loads the model `name` (a short name, hub id or folder path, looked up as `locator` says) as
-/// an [`emb_core::Embedder`]: a sentence-transformers folder or word vectors.
+/// A picture decoded and readied for one [`PictureModel`] (resized, cropped, scaled), not yet
+/// embedded.
+#[derive(Debug, Clone)]
+pub struct PreparedPicture {
+    tensor: Vec<f32>,
+}
+
+/// A model that embeds pictures. Preparing (decoding, resizing) is separate from embedding, so a
+/// caller can prepare many pictures in parallel, set aside the ones that fail, and embed the rest
+/// in batches.
+pub trait PictureModel: Send + Sync {
+    /// Decodes an encoded picture (JPEG, PNG, WebP, GIF) and readies it for the model.
+    fn prepare_picture(&self, bytes: &[u8]) -> Result<PreparedPicture>;
+
+    /// Embeds prepared pictures, in their order.
+    fn embed_pictures(&self, prepared: &[PreparedPicture]) -> Result<Vec<emb_core::Vector>>;
+}
+
+/// Prepares encoded pictures in parallel and embeds them, failing on the first that cannot be
+/// read (naming its position).
+pub fn embed_picture_bytes(
+    model: &dyn PictureModel,
+    pictures: &[&[u8]],
+) -> Result<Vec<emb_core::Vector>> {
+    use rayon::prelude::*;
+    let prepared: Vec<PreparedPicture> = pictures
+        .par_iter()
+        .enumerate()
+        .map(|(index, bytes)| {
+            model.prepare_picture(bytes).map_err(|error| match error {
+                ModelError::Picture(problem) if pictures.len() > 1 => {
+                    ModelError::Picture(format!("picture {}: {problem}", index + 1))
+                }
+                other => other,
+            })
+        })
+        .collect::<Result<_>>()?;
+    model.embed_pictures(&prepared)
+}
+
+/// Loads the model `name` (a short name, hub id, folder path or `pixels:WxH:gray`, looked up as
+/// `locator` says) as an [`emb_core::Embedder`]: a sentence-transformers folder, CLIP, word
+/// vectors or raw pixels.
 pub fn load(name: &str, locator: &Locator) -> Result<Box<dyn emb_core::Embedder>> {
+    if name.starts_with(pixels::PREFIX) {
+        return Ok(Box::new(PixelModel::parse(name)?));
+    }
     let located = locator.locate(name)?;
     let shown = match located.source {
         Source::Path => name,
@@ -44,6 +94,8 @@ pub fn load(name: &str, locator: &Locator) -> Result<Box<dyn emb_core::Embedder>
     };
     Ok(if resolve::is_word_vectors(&located.path) {
         Box::new(WordVectorModel::load(&located.path, shown)?)
+    } else if clip_folder(&located.path).is_some() {
+        Box::new(ClipModel::load(&located.path, shown)?)
     } else {
         Box::new(SentenceTransformer::load(&located.path, shown)?)
     })

@@ -194,7 +194,7 @@ fn read_json_if_present<T: for<'de> Deserialize<'de> + Default>(path: &Path) -> 
     }
 }
 
-fn folder_size(folder: &Path) -> u64 {
+pub(crate) fn folder_size(folder: &Path) -> u64 {
     let Ok(entries) = std::fs::read_dir(folder) else { return 0 };
     entries
         .flatten()
