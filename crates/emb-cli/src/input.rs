@@ -7,6 +7,54 @@ use anyhow::{bail, Context, Result};
 
 use crate::cli::TextSource;
 
+/// What a command was given to embed: text, or a picture's bytes.
+pub enum Query {
+    /// Text.
+    Text(String),
+    /// An encoded picture.
+    Picture(Vec<u8>),
+}
+
+/// The text or picture from `-c`, `-i FILE` or standard input. Input read from a file or
+/// standard input is a picture when `binary` is set or when its first bytes say it is one
+/// (JPEG, PNG, WebP, GIF); it is text otherwise.
+pub fn read_query(source: &TextSource, binary: bool) -> Result<Query> {
+    if source.content.is_none() {
+        let (bytes, origin) = read_bytes(source)?;
+        if binary || emb::pictures::format_of(&bytes).is_some() {
+            if bytes.is_empty() {
+                bail!("{origin} is empty (0 bytes): there is nothing to embed");
+            }
+            return Ok(Query::Picture(bytes));
+        }
+        let text = decode(bytes, &origin)?;
+        if text.trim().is_empty() {
+            bail!("the input is empty: there is nothing to embed");
+        }
+        return Ok(Query::Text(text));
+    }
+    read_text(source, None).map(Query::Text)
+}
+
+/// The bytes of `-i FILE` or standard input, and a name for where they came from.
+fn read_bytes(source: &TextSource) -> Result<(Vec<u8>, String)> {
+    if let Some(path) = source.input.as_deref().filter(|path| *path != Path::new("-")) {
+        let bytes =
+            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        return Ok((bytes, path.display().to_string()));
+    }
+    let mut stdin = std::io::stdin();
+    if source.input.is_none() && stdin.is_terminal() {
+        bail!(
+            "nothing to embed: give the text with -c TEXT, or a text or picture with -i FILE or \
+             on standard input"
+        );
+    }
+    let mut bytes = Vec::new();
+    stdin.read_to_end(&mut bytes).context("cannot read standard input")?;
+    Ok((bytes, "standard input".to_owned()))
+}
+
 /// The text from `positional`, `-c`, `-i FILE` or standard input, in that order.
 pub fn read_text(source: &TextSource, positional: Option<&str>) -> Result<String> {
     let text = if let Some(text) = positional.or(source.content.as_deref()) {

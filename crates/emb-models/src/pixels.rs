@@ -1,9 +1,10 @@
 //! Raw pixels as a vector: the naive picture embedding (MNIST's 784 numbers per digit), and the
 //! baseline any learned picture model must beat.
 //!
-//! `pixels:28x28:gray` resizes a picture to 28x28 with Pillow's bicubic (when it is not that
-//! size already), turns it grey with Pillow's weights (`L = 0.299 R + 0.587 G + 0.114 B`) and
-//! gives its pixels row by row, scaled to 0..1. `pixels:WxH:rgb` keeps the three channels
+//! `pixels:28x28:gray` turns a picture grey with Pillow's weights (`L = 0.299 R + 0.587 G +
+//! 0.114 B`), resizes it to 28x28 with Pillow's bicubic (when it is not that size already) and
+//! gives its pixels row by row, scaled to 0..1: what `Image.open(path).convert("L").resize((28,
+//! 28))` gives, divided by 255. `pixels:WxH:rgb` keeps the three channels
 //! (R, G, B of each pixel in turn).
 
 use std::collections::BTreeMap;
@@ -81,23 +82,25 @@ impl PixelModel {
 impl PictureModel for PixelModel {
     fn prepare_picture(&self, bytes: &[u8]) -> Result<PreparedPicture> {
         let mut picture = pictures::decode(bytes)?;
+        if self.grey {
+            // Grey first, then resized, as `Image.open(path).convert("L").resize(size)` does:
+            // the luma is spread over the three channels, which resize independently.
+            for pixel in picture.pixels.chunks_exact_mut(3) {
+                let [r, g, b] = [pixel[0], pixel[1], pixel[2]].map(u32::from);
+                // Pillow's ITU-R 601-2 luma in 16-bit fixed point.
+                let luma = ((r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16) as u8;
+                pixel.fill(luma);
+            }
+        }
         if (picture.width, picture.height) != (self.width, self.height) {
             picture = pictures::resize(&picture, self.width, self.height, Filter::Bicubic);
         }
-        let tensor = if self.grey {
-            picture
-                .pixels
-                .chunks_exact(3)
-                .map(|pixel| {
-                    let [r, g, b] = [pixel[0], pixel[1], pixel[2]].map(u32::from);
-                    // Pillow's ITU-R 601-2 luma in 16-bit fixed point.
-                    let luma = (r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16;
-                    luma as f32 / 255.0
-                })
-                .collect()
-        } else {
-            picture.pixels.iter().map(|value| f32::from(*value) / 255.0).collect()
-        };
+        let channels = if self.grey { 1 } else { 3 };
+        let tensor = picture
+            .pixels
+            .chunks_exact(3)
+            .flat_map(|pixel| pixel[..channels].iter().map(|value| f32::from(*value) / 255.0))
+            .collect();
         Ok(PreparedPicture { tensor })
     }
 

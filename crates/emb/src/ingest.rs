@@ -8,8 +8,8 @@ use emb_core::store::{Change, Item};
 use md5::{Digest, Md5};
 
 use crate::database::parse_metadata;
-use crate::sources::{Incoming, Items, Problem};
-use crate::{Database, EmbedOptions, Error, Model, Result};
+use crate::sources::{Content, Incoming, Items, Problem};
+use crate::{Database, EmbedOptions, Error, Model, Result, Vector};
 
 /// How [`Database::ingest`] treats its items.
 #[derive(Debug, Clone)]
@@ -26,6 +26,8 @@ pub struct IngestOptions {
     pub skip_errors: bool,
     /// Texts longer than this many bytes are refused. Default: 1,000,000.
     pub max_text_bytes: usize,
+    /// Files (pictures) larger than this many bytes are refused. Default: 100 MB.
+    pub max_binary_bytes: usize,
     /// Prompt options for the model.
     pub embed: EmbedOptions,
     /// Bring the collection's search index (if it has one) up to date at the end. Default:
@@ -43,6 +45,7 @@ impl Default for IngestOptions {
             prepend: String::new(),
             skip_errors: false,
             max_text_bytes: 1_000_000,
+            max_binary_bytes: 100_000_000,
             embed: EmbedOptions::default(),
             sync_index: true,
         }
@@ -76,7 +79,8 @@ impl IngestReport {
 /// One validated item waiting for its batch.
 struct Pending {
     id: String,
-    text: String,
+    content: Content,
+    origin: String,
     hash: [u8; 16],
     metadata: Option<serde_json::Value>,
 }
@@ -151,7 +155,8 @@ impl Database {
     }
 
     /// Decides what each item of `batch` needs, embeds those whose content changed, and
-    /// returns the changes to write (draining `batch`).
+    /// returns the changes to write (draining `batch`). Pictures that cannot be read are
+    /// reported (with `skip_errors`) or stop the ingest.
     fn embed_batch(
         &self,
         collection: &str,
@@ -178,35 +183,109 @@ impl Database {
                         });
                     }
                 }
-                Some(_) => {
-                    report.updated += 1;
-                    to_embed.push(pending);
-                }
-                None => {
-                    report.embedded += 1;
-                    to_embed.push(pending);
-                }
+                Some(_) => to_embed.push((pending, true)),
+                None => to_embed.push((pending, false)),
             }
         }
         if to_embed.is_empty() {
             return Ok(changes);
         }
-        let texts: Vec<String> =
-            to_embed.iter().map(|pending| format!("{}{}", options.prepend, pending.text)).collect();
-        let embedded = model.embed_with(&texts, &options.embed)?;
-        report.truncated += embedded.truncated as u64;
-        for (pending, vector) in to_embed.into_iter().zip(embedded.vectors) {
+        let (texts, binaries): (Vec<_>, Vec<_>) = to_embed
+            .into_iter()
+            .partition(|(pending, _)| matches!(pending.content, Content::Text(_)));
+        let mut embedded = Vec::with_capacity(texts.len() + binaries.len());
+        if !texts.is_empty() {
+            let prompted: Vec<String> = texts
+                .iter()
+                .map(|(pending, _)| match &pending.content {
+                    Content::Text(text) => format!("{}{text}", options.prepend),
+                    Content::Binary(_) => unreachable!("partitioned"),
+                })
+                .collect();
+            let result = model.embed_with(&prompted, &options.embed)?;
+            report.truncated += result.truncated as u64;
+            embedded.extend(texts.into_iter().zip(result.vectors));
+        }
+        if !binaries.is_empty() {
+            embedded.extend(embed_pictures(model, options, binaries, report)?);
+        }
+        for ((pending, existed), vector) in embedded {
+            if existed {
+                report.updated += 1;
+            } else {
+                report.embedded += 1;
+            }
+            let (content, content_blob) = match pending.content {
+                Content::Text(text) => (options.store_content.then_some(text), None),
+                Content::Binary(bytes) => (None, options.store_content.then_some(bytes)),
+            };
             changes.push(Change::Upsert(Item {
                 id: pending.id,
                 vector,
-                content: options.store_content.then_some(pending.text),
-                content_blob: None,
+                content,
+                content_blob,
                 content_hash: pending.hash,
                 metadata: pending.metadata.map(|value| value.to_string()),
             }));
         }
         Ok(changes)
     }
+}
+
+/// Decodes and embeds the pictures of one batch (decoding in parallel); a picture that
+/// cannot be read becomes a problem with `skip_errors`, else the ingest's error.
+fn embed_pictures(
+    model: &Model,
+    options: &IngestOptions,
+    items: Vec<(Pending, bool)>,
+    report: &mut IngestReport,
+) -> Result<Vec<((Pending, bool), Vector)>> {
+    use rayon::prelude::*;
+    let Some(pictures) = model.pictures() else {
+        let first = &items[0].0;
+        return Err(Error::Input {
+            problem: Problem {
+                origin: first.origin.clone(),
+                id: Some(first.id.clone()),
+                cause: format!(
+                    "{} embeds text, not files' bytes: use a CLIP model (e.g. -m \
+                     clip-ViT-B-32) or raw pixels (-m pixels:28x28:gray) for pictures",
+                    model.info().name
+                ),
+            },
+            stored: report.embedded + report.updated,
+        });
+    };
+    let prepared: Vec<_> = items
+        .par_iter()
+        .map(|(pending, _)| match &pending.content {
+            Content::Binary(bytes) => pictures.prepare_picture(bytes),
+            Content::Text(_) => unreachable!("only binary items come here"),
+        })
+        .collect();
+    let mut ready = Vec::with_capacity(items.len());
+    let mut kept = Vec::with_capacity(items.len());
+    for (item, outcome) in items.into_iter().zip(prepared) {
+        match outcome {
+            Ok(picture) => {
+                ready.push(picture);
+                kept.push(item);
+            }
+            Err(error) => {
+                let problem = Problem {
+                    origin: item.0.origin.clone(),
+                    id: Some(item.0.id.clone()),
+                    cause: error.to_string(),
+                };
+                if !options.skip_errors {
+                    return Err(Error::Input { problem, stored: report.embedded + report.updated });
+                }
+                report.problems.push(problem);
+            }
+        }
+    }
+    let vectors = pictures.embed_pictures(&ready).map_err(crate::Error::from)?;
+    Ok(kept.into_iter().zip(vectors).collect())
 }
 
 /// The md5 of the text as the model sees it: llm's content hash.
@@ -231,32 +310,56 @@ fn validate(
     if id.contains('\0') {
         return Err(problem("the id contains a NUL byte".into()));
     }
-    if item.text.trim().is_empty() {
-        return Err(problem("the text is empty: there is nothing to embed".into()));
-    }
-    if item.text.contains('\0') {
-        return Err(problem(format!(
-            "the text contains a NUL byte (at byte {}): is this a binary file?",
-            item.text.find('\0').unwrap_or_default()
-        )));
-    }
-    if item.text.len() > options.max_text_bytes {
-        return Err(problem(format!(
-            "the text is {} bytes, over the limit of {} (the model reads only its first few \
-             hundred tokens): split it into chunks, or raise the limit",
-            item.text.len(),
-            options.max_text_bytes
-        )));
+    match &item.content {
+        Content::Text(text) => check_text(text, options).map_err(problem)?,
+        Content::Binary(bytes) if bytes.is_empty() => {
+            return Err(problem("the file is empty (0 bytes): there is nothing to embed".into()))
+        }
+        Content::Binary(bytes) if bytes.len() > options.max_binary_bytes => {
+            return Err(problem(format!(
+                "the file is {} bytes, over the limit of {}",
+                bytes.len(),
+                options.max_binary_bytes
+            )))
+        }
+        Content::Binary(_) => {}
     }
     if let Some(first) = seen.get(&id) {
         return Err(problem(format!("duplicate id: it was already used at {first}")));
     }
     seen.insert(id.clone(), item.origin.clone());
-    let hash = content_hash(&format!("{prompt}{}{}", options.prepend, item.text));
+    // llm hashes a binary item's bytes as they are, and text as the model sees it.
+    let hash = match &item.content {
+        Content::Text(text) => content_hash(&format!("{prompt}{}{text}", options.prepend)),
+        Content::Binary(bytes) => Md5::digest(bytes).into(),
+    };
     Ok(Pending {
         id,
-        text: item.text,
+        content: item.content,
+        origin: item.origin,
         hash,
         metadata: item.metadata.map(serde_json::Value::Object),
     })
+}
+
+/// Why `text` cannot be embedded, if it cannot.
+fn check_text(text: &str, options: &IngestOptions) -> Result<(), String> {
+    if text.trim().is_empty() {
+        return Err("the text is empty: there is nothing to embed".into());
+    }
+    if let Some(position) = text.find('\0') {
+        return Err(format!(
+            "the text contains a NUL byte (at byte {position}): is this a binary file? (use \
+             --binary for pictures)"
+        ));
+    }
+    if text.len() > options.max_text_bytes {
+        return Err(format!(
+            "the text is {} bytes, over the limit of {} (the model reads only its first few \
+             hundred tokens): split it into chunks, or raise the limit",
+            text.len(),
+            options.max_text_bytes
+        ));
+    }
+    Ok(())
 }

@@ -1,6 +1,9 @@
 //! [`Model`]: a loaded embedding model.
 
-use emb_models::{Located, Locator, SentenceTransformer, Tokenized, WordVectorModel};
+use emb_models::{
+    ClipModel, Located, Locator, ModelError, PictureModel, PixelModel, SentenceTransformer,
+    Tokenized, WordVectorModel,
+};
 
 use crate::{Embedded, ModelInfo, Result, TokenReport, Vector};
 
@@ -26,12 +29,16 @@ pub struct Model {
 enum Inner {
     Transformer(SentenceTransformer),
     Words(WordVectorModel),
+    Clip(ClipModel),
+    Pixels(PixelModel),
 }
 
 impl Inner {
     fn load(path: &std::path::Path, name: &str) -> Result<Self> {
         Ok(if emb_models::resolve::is_word_vectors(path) {
             Self::Words(WordVectorModel::load(path, name)?)
+        } else if emb_models::clip_folder(path).is_some() {
+            Self::Clip(ClipModel::load(path, name)?)
         } else {
             Self::Transformer(SentenceTransformer::load(path, name)?)
         })
@@ -41,7 +48,21 @@ impl Inner {
         match self {
             Self::Transformer(model) => model.info(),
             Self::Words(model) => model.info(),
+            Self::Clip(model) => model.info(),
+            Self::Pixels(model) => model.info(),
         }
+    }
+
+    /// The error for text given to a model that takes only pictures.
+    fn no_text(&self) -> crate::Error {
+        ModelError::WrongInput {
+            model: self.info().name.clone(),
+            kind: "text".into(),
+            hint: "it embeds pictures (give a picture file with -i, or --files DIR GLOB \
+                   --binary); for text in the same space as pictures use a CLIP model"
+                .into(),
+        }
+        .into()
     }
 
     /// The prompt to put before every text: `prompt`, else the model's prompt `name`, else its
@@ -49,12 +70,12 @@ impl Inner {
     fn prompt(&self, prompt: Option<&str>, name: Option<&str>) -> Result<Option<String>> {
         match self {
             Self::Transformer(model) => Ok(model.resolve_prompt(prompt, name)?),
-            Self::Words(model) => match (prompt, name) {
+            Self::Words(_) | Self::Clip(_) | Self::Pixels(_) => match (prompt, name) {
                 (Some(prompt), _) => Ok(Some(prompt.to_owned())),
                 (None, Some(name)) => Err(emb_models::ModelError::UnknownPrompt {
-                    model: model.info().name.clone(),
+                    model: self.info().name.clone(),
                     name: name.to_owned(),
-                    available: "none (word vectors)".to_owned(),
+                    available: "none".to_owned(),
                 }
                 .into()),
                 (None, None) => Ok(None),
@@ -72,6 +93,15 @@ impl Model {
 
     /// Loads a model, looking where `locator` says.
     pub fn load_with(name: &str, locator: &Locator) -> Result<Self> {
+        if name.starts_with("pixels:") {
+            let model = PixelModel::parse(name)?;
+            let located = Located {
+                id: model.info().name.clone(),
+                path: model.info().path.clone(),
+                source: emb_models::Source::Path,
+            };
+            return Ok(Self { located, inner: Inner::Pixels(model) });
+        }
         let located = locator.locate(name)?;
         let display_name = match located.source {
             emb_models::Source::Path => name.to_owned(),
@@ -90,7 +120,7 @@ impl Model {
     pub fn word_vectors(&self) -> Option<&emb_models::emb_words::WordVectors> {
         match &self.inner {
             Inner::Words(model) => Some(model.vectors()),
-            Inner::Transformer(_) => None,
+            _ => None,
         }
     }
 
@@ -129,7 +159,44 @@ impl Model {
                 };
                 Ok(Embedded { vectors, truncated: 0 })
             }
+            Inner::Clip(model) => {
+                let prompted: Vec<String> = texts
+                    .iter()
+                    .map(|text| {
+                        format!("{}{}", prompt.as_deref().unwrap_or_default(), text.as_ref())
+                    })
+                    .collect();
+                Ok(model.embed_texts(&prompted)?)
+            }
+            Inner::Pixels(_) => Err(self.inner.no_text()),
         }
+    }
+
+    /// The model's picture side, when it embeds pictures (CLIP, raw pixels).
+    pub fn pictures(&self) -> Option<&dyn PictureModel> {
+        match &self.inner {
+            Inner::Clip(model) => Some(model),
+            Inner::Pixels(model) => Some(model),
+            Inner::Transformer(_) | Inner::Words(_) => None,
+        }
+    }
+
+    /// Whether the model embeds text.
+    pub fn takes_text(&self) -> bool {
+        !matches!(self.inner, Inner::Pixels(_))
+    }
+
+    /// Embeds encoded pictures (JPEG, PNG, WebP, GIF), in their order; fails on the first that
+    /// cannot be read, naming its position.
+    pub fn embed_pictures(&self, pictures: &[&[u8]]) -> Result<Vec<Vector>> {
+        let model = self.pictures().ok_or_else(|| ModelError::WrongInput {
+            model: self.info().name.clone(),
+            kind: "pictures".into(),
+            hint: "it embeds text; use a CLIP model (e.g. -m clip-ViT-B-32) or raw pixels \
+                   (-m pixels:28x28:gray) for pictures"
+                .into(),
+        })?;
+        Ok(emb_models::embed_picture_bytes(model, pictures)?)
     }
 
     /// Readies `texts` (with the prompt of `options`) for [`Model::embed_prepared`]: tokenized
@@ -141,7 +208,8 @@ impl Model {
             Inner::Transformer(model) => {
                 Prepared::Tokens(model.tokenize_texts(texts, prompt.as_deref())?)
             }
-            Inner::Words(_) => Prepared::Texts(
+            Inner::Pixels(_) => return Err(self.inner.no_text()),
+            Inner::Words(_) | Inner::Clip(_) => Prepared::Texts(
                 texts
                     .iter()
                     .map(|text| {
@@ -161,6 +229,7 @@ impl Model {
             (Inner::Words(model), Prepared::Texts(texts)) => {
                 Ok(Embedded { vectors: model.embed_texts(texts)?, truncated: 0 })
             }
+            (Inner::Clip(model), Prepared::Texts(texts)) => Ok(model.embed_texts(texts)?),
             _ => Err(emb_models::ModelError::Tokenizer(format!(
                 "texts prepared for another kind of model were given to {}",
                 self.info().name
@@ -174,9 +243,10 @@ impl Model {
     pub fn decode(&self, ids: &[u32]) -> Result<String> {
         match &self.inner {
             Inner::Transformer(model) => Ok(model.decode(ids)?),
-            Inner::Words(model) => Err(emb_models::ModelError::Tokenizer(format!(
-                "{} is word vectors: it takes text, not token ids",
-                model.info().name
+            Inner::Clip(model) => Ok(model.decode(ids)?),
+            Inner::Words(_) | Inner::Pixels(_) => Err(emb_models::ModelError::Tokenizer(format!(
+                "{} has no token ids",
+                self.info().name
             ))
             .into()),
         }
@@ -196,6 +266,10 @@ impl Model {
             Inner::Words(model) => {
                 Ok(model.tokenize(&format!("{}{text}", prompt.unwrap_or_default())))
             }
+            Inner::Clip(model) => {
+                Ok(model.tokenize(&format!("{}{text}", prompt.unwrap_or_default()))?)
+            }
+            Inner::Pixels(_) => Err(self.inner.no_text()),
         }
     }
 
@@ -204,6 +278,8 @@ impl Model {
         match &self.inner {
             Inner::Transformer(model) => model,
             Inner::Words(model) => model,
+            Inner::Clip(model) => model,
+            Inner::Pixels(model) => model,
         }
     }
 }

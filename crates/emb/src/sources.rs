@@ -15,12 +15,31 @@ use serde_json::{Map, Value};
 pub struct Incoming {
     /// The item's id (before any prefix).
     pub id: String,
-    /// The text to embed.
-    pub text: String,
+    /// What to embed.
+    pub content: Content,
     /// Metadata to store with it (a JSON object).
     pub metadata: Option<Map<String, Value>>,
     /// Where it came from, for messages: `line 12`, `row 3`, `notes/a.md`.
     pub origin: String,
+}
+
+impl Incoming {
+    /// The item's text, if it is text.
+    pub fn text(&self) -> Option<&str> {
+        match &self.content {
+            Content::Text(text) => Some(text),
+            Content::Binary(_) => None,
+        }
+    }
+}
+
+/// What an item holds: text, or the bytes of a file (a picture) embedded as they are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Content {
+    /// Text.
+    Text(String),
+    /// An encoded picture (JPEG, PNG, WebP, GIF), stored in `content_blob` with `--store`.
+    Binary(Vec<u8>),
 }
 
 /// Something wrong with one input item: where, which id (if known), and why.
@@ -129,7 +148,7 @@ impl Columns {
         }
         Ok(Incoming {
             id,
-            text: parts.join(" "),
+            content: Content::Text(parts.join(" ")),
             metadata: (!metadata.is_empty()).then_some(metadata),
             origin,
         })
@@ -280,8 +299,9 @@ fn json_array(mut reader: Box<dyn BufRead + Send>, columns: Columns) -> Items {
 }
 
 /// Every file under `folder` whose path relative to it matches `pattern` (a glob such as
-/// `**/*.md`), in path order; the id of each is its relative path with `/` separators.
-pub fn read_files(folder: &Path, pattern: &str) -> Result<Items, Problem> {
+/// `**/*.md`), in path order; the id of each is its relative path with `/` separators. Files are
+/// UTF-8 text, or with `binary` their bytes as they are (pictures).
+pub fn read_files(folder: &Path, pattern: &str, binary: bool) -> Result<Items, Problem> {
     let matcher = globset::GlobBuilder::new(pattern)
         .literal_separator(true)
         .build()
@@ -308,10 +328,13 @@ pub fn read_files(folder: &Path, pattern: &str) -> Result<Items, Problem> {
             paths.push((id, entry.path().to_owned()));
         }
     }
-    Ok(Box::new(paths.into_iter().map(|(id, path)| {
+    Ok(Box::new(paths.into_iter().map(move |(id, path)| {
         let origin = path.display().to_string();
         let bytes =
             std::fs::read(&path).map_err(|error| Problem::at(origin.clone(), error.to_string()))?;
+        if binary {
+            return Ok(Incoming { id, content: Content::Binary(bytes), metadata: None, origin });
+        }
         let text = String::from_utf8(bytes).map_err(|error| Problem {
             origin: origin.clone(),
             id: Some(id.clone()),
@@ -320,7 +343,7 @@ pub fn read_files(folder: &Path, pattern: &str) -> Result<Items, Problem> {
                 error.utf8_error().valid_up_to()
             ),
         })?;
-        Ok(Incoming { id, text, metadata: None, origin })
+        Ok(Incoming { id, content: Content::Text(text), metadata: None, origin })
     })))
 }
 
@@ -387,7 +410,7 @@ mod tests {
         );
         let item = items[0].as_ref().unwrap();
         assert_eq!(
-            (item.id.as_str(), item.text.as_str(), item.origin.as_str()),
+            (item.id.as_str(), item.text().unwrap(), item.origin.as_str()),
             ("1", "Hello world", "line 2")
         );
         let items = table(
@@ -395,7 +418,7 @@ mod tests {
             None,
             Columns::default(),
         );
-        assert_eq!(items[0].as_ref().unwrap().text, "seven 2");
+        assert_eq!(items[0].as_ref().unwrap().text(), Some("seven 2"));
         assert_eq!(items[1].as_ref().unwrap().id, "b");
         assert_eq!(items[1].as_ref().unwrap().origin, "line 3");
     }
@@ -413,7 +436,7 @@ mod tests {
             columns.clone(),
         );
         let item = items[0].as_ref().unwrap();
-        assert_eq!((item.id.as_str(), item.text.as_str()), ("k1", "B"));
+        assert_eq!((item.id.as_str(), item.text().unwrap()), ("k1", "B"));
         assert_eq!(item.metadata.as_ref().unwrap()["year"], 2020);
         let missing = table("key\tbody\nk\tb\n", None, columns);
         assert!(missing[0].as_ref().unwrap_err().cause.contains("\"year\""));

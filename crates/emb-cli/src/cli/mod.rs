@@ -240,7 +240,11 @@ pub struct EmbedArgs {
     pub id: Option<String>,
     #[command(flatten)]
     pub source: TextSource,
-    /// Store the text with the vector.
+    /// Read -i FILE as a picture (JPEG, PNG, WebP, GIF) for a picture model such as CLIP;
+    /// pictures are recognised by their first bytes without this.
+    #[arg(long, requires = "input")]
+    pub binary: bool,
+    /// Store the text (or a picture's bytes) with the vector.
     #[arg(long, requires = "collection")]
     pub store: bool,
     /// Metadata to store with the item: a JSON object.
@@ -269,6 +273,12 @@ pub struct EmbedMultiArgs {
     /// the relative path. Repeatable.
     #[arg(long, num_args = 2, value_names = ["DIR", "GLOB"], action = clap::ArgAction::Append)]
     pub files: Vec<String>,
+    /// Embed --files as they are, not as text: pictures (JPEG, PNG, WebP, GIF) for a picture
+    /// model such as CLIP (-m clip-ViT-B-32) or raw pixels (-m pixels:28x28:gray). With --store
+    /// the bytes are kept with the vector. A file that cannot be read stops the run, or with
+    /// --skip-errors is reported and passed over.
+    #[arg(long, requires = "files")]
+    pub binary: bool,
     /// Embed the rows of this SQL query, run on the database (see --attach).
     #[arg(long, value_name = "SQL", conflicts_with_all = ["input", "files"])]
     pub sql: Option<String>,
@@ -284,7 +294,7 @@ pub struct EmbedMultiArgs {
     /// Columns to store as metadata instead of embedding them (comma-separated).
     #[arg(long, value_name = "NAMES", value_delimiter = ',')]
     pub metadata_columns: Vec<String>,
-    /// Store each item's text with its vector.
+    /// Store each item's text (or with --binary, its bytes) with its vector.
     #[arg(long)]
     pub store: bool,
     /// Prepend this to every id.
@@ -322,6 +332,7 @@ pub enum TableFormat {
 }
 
 /// `emb similar`.
+#[allow(clippy::struct_excessive_bools)] // independent switches, as on the command line
 #[derive(Debug, Args)]
 pub struct SimilarArgs {
     /// The collection to search.
@@ -331,6 +342,10 @@ pub struct SimilarArgs {
     pub id: Option<String>,
     #[command(flatten)]
     pub source: TextSource,
+    /// Read -i FILE as a picture to search with (pictures are recognised by their first bytes
+    /// without this); the collection's model must embed pictures (CLIP, raw pixels).
+    #[arg(long, requires = "input")]
+    pub binary: bool,
     /// How many results.
     #[arg(short = 'n', long, default_value_t = 10)]
     pub number: usize,

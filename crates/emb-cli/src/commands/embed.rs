@@ -6,15 +6,30 @@ use anyhow::{Context, Result};
 use base64::Engine as _;
 
 use crate::cli::{EmbedArgs, VectorFormat};
-use crate::input::read_text;
+use crate::input::{read_query, Query};
 use crate::output::Printer;
 
 pub fn run(arguments: &EmbedArgs) -> Result<()> {
-    let text = read_text(&arguments.source, None)?;
+    let query = read_query(&arguments.source, arguments.binary)?;
     if let (Some(collection), Some(id)) = (&arguments.collection, &arguments.id) {
-        return store(arguments, collection, id, text);
+        return store(arguments, collection, id, query);
     }
     let (model, options) = super::load_model(&arguments.model)?;
+    let text = match query {
+        Query::Text(text) => text,
+        Query::Picture(bytes) => {
+            let origin = arguments
+                .source
+                .input
+                .as_deref()
+                .map_or_else(|| "standard input".to_owned(), |path| path.display().to_string());
+            let vector = model
+                .embed_pictures(&[bytes.as_slice()])
+                .with_context(|| format!("cannot embed {origin}"))?
+                .remove(0);
+            return print(&vector, arguments.format);
+        }
+    };
     let mut embedded = model.embed_with(&[text.as_str()], &options)?;
     if embedded.truncated > 0 {
         let report = model.tokenize(&text, &options)?;
@@ -25,19 +40,22 @@ pub fn run(arguments: &EmbedArgs) -> Result<()> {
             report.max_seq_length
         );
     }
-    let vector = embedded.vectors.remove(0);
+    print(&embedded.vectors.remove(0), arguments.format)
+}
+
+fn print(vector: &[f32], format: VectorFormat) -> Result<()> {
     let mut printer = Printer::new();
-    match arguments.format {
+    match format {
         VectorFormat::Json => printer.json(&vector)?,
-        VectorFormat::Blob => printer.bytes(&emb::blob::encode(&vector))?,
+        VectorFormat::Blob => printer.bytes(&emb::blob::encode(vector))?,
         VectorFormat::Base64 => {
             printer.line(
-                &base64::engine::general_purpose::STANDARD.encode(emb::blob::encode(&vector)),
+                &base64::engine::general_purpose::STANDARD.encode(emb::blob::encode(vector)),
             )?;
         }
         VectorFormat::Hex => {
             let mut hex = String::with_capacity(vector.len() * 8);
-            for byte in emb::blob::encode(&vector) {
+            for byte in emb::blob::encode(vector) {
                 write!(hex, "{byte:02x}")?;
             }
             printer.line(&hex)?;
@@ -48,7 +66,7 @@ pub fn run(arguments: &EmbedArgs) -> Result<()> {
 }
 
 /// `emb embed COLLECTION ID`: stores one item, through the same path as `embed-multi`.
-fn store(arguments: &EmbedArgs, collection: &str, id: &str, text: String) -> Result<()> {
+fn store(arguments: &EmbedArgs, collection: &str, id: &str, query: Query) -> Result<()> {
     let metadata = match &arguments.metadata {
         None => None,
         Some(json) => match serde_json::from_str(json).context("--metadata is not valid JSON")? {
@@ -58,12 +76,16 @@ fn store(arguments: &EmbedArgs, collection: &str, id: &str, text: String) -> Res
     };
     let mut database = super::open_database(&arguments.database)?;
     let (model, embed) = super::load_collection_model(&database, collection, &arguments.model)?;
-    let item = emb::sources::Incoming {
-        id: id.to_owned(),
-        text,
-        metadata,
-        origin: "the input".to_owned(),
+    let content = match query {
+        Query::Text(text) => emb::sources::Content::Text(text),
+        Query::Picture(bytes) => emb::sources::Content::Binary(bytes),
     };
+    let origin = arguments
+        .source
+        .input
+        .as_deref()
+        .map_or_else(|| "the input".to_owned(), |path| path.display().to_string());
+    let item = emb::sources::Incoming { id: id.to_owned(), content, metadata, origin };
     let options =
         emb::IngestOptions { store_content: arguments.store, embed, ..Default::default() };
     let report = database.ingest(

@@ -28,6 +28,7 @@ pub fn run(arguments: &EmbedMultiArgs) -> Result<()> {
         max_text_bytes: arguments.max_text_bytes,
         embed,
         sync_index: false,
+        ..emb::IngestOptions::default()
     };
     let bar = super::progress_bar(total, "items");
     let started = Instant::now();
@@ -96,7 +97,7 @@ fn open_items(
         let mut all: Vec<Items> = Vec::new();
         for pair in arguments.files.chunks(2) {
             all.push(
-                sources::read_files(Path::new(&pair[0]), &pair[1])
+                sources::read_files(Path::new(&pair[0]), &pair[1], arguments.binary)
                     .map_err(|problem| anyhow::anyhow!("--files {problem}"))?,
             );
         }

@@ -1,10 +1,10 @@
 //! `emb similar`: the items of a collection nearest a text or one of its items.
 
-use anyhow::Result;
+use anyhow::{bail, Context, Result};
 use emb::{Keywords, Search, Target};
 
 use crate::cli::SimilarArgs;
-use crate::input::read_text;
+use crate::input::{read_query, Query};
 use crate::output::Printer;
 
 pub fn run(arguments: &SimilarArgs) -> Result<()> {
@@ -18,13 +18,31 @@ pub fn run(arguments: &SimilarArgs) -> Result<()> {
         }
         Target::Id(id.clone())
     } else {
-        let text = read_text(&arguments.source, None)?;
+        let query = read_query(&arguments.source, arguments.binary)?;
         let (model, options) =
             super::load_collection_model(&database, &arguments.collection, &arguments.model)?;
-        if arguments.hybrid {
-            keywords = Some(Keywords::Text(text.clone()));
+        match query {
+            Query::Text(text) => {
+                if arguments.hybrid {
+                    keywords = Some(Keywords::Text(text.clone()));
+                }
+                Target::Vector(model.embed_with(&[text], &options)?.vectors.remove(0))
+            }
+            Query::Picture(bytes) => {
+                if arguments.hybrid {
+                    bail!("--hybrid ranks by words, and a picture has none: search without it");
+                }
+                let origin = arguments
+                    .source
+                    .input
+                    .as_deref()
+                    .map_or_else(|| "standard input".to_owned(), |p| p.display().to_string());
+                let vector = model
+                    .embed_pictures(&[bytes.as_slice()])
+                    .with_context(|| format!("cannot search with {origin}"))?;
+                Target::Vector(vector.into_iter().next().expect("one vector per picture"))
+            }
         }
-        Target::Vector(model.embed_with(&[text], &options)?.vectors.remove(0))
     };
     let search = Search {
         target,

@@ -85,7 +85,7 @@ pub async fn upsert(
             Box::new(request.items.into_iter().enumerate().map(|(index, item)| {
                 Ok(emb::sources::Incoming {
                     id: item.id,
-                    text: item.text.unwrap_or_default(),
+                    content: emb::sources::Content::Text(item.text.unwrap_or_default()),
                     metadata: item.metadata,
                     origin: format!("items[{index}]"),
                 })
