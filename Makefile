@@ -9,7 +9,8 @@
 # make lint   rustfmt and clippy, warnings as errors
 # make bench  speed against sentence-transformers, llm, hnswlib, FAISS, scikit-learn and gensim (needs the Python
 #             peers: bench/setup-peers), emb serve under load (64 clients, batched and not), and
-#             PostgreSQL ingest, index and recall (bench/postgres_speed.py, a private server)
+#             PostgreSQL ingest, index and recall (bench/postgres_speed.py, a private server),
+#             CLIP pictures/s against PyTorch, and Fashion-MNIST with raw pixels (kNN accuracy, maps)
 
 CARGO ?= cargo
 
@@ -63,6 +64,8 @@ bench: build-bench build model peers
 	python3 bench/embed_speed.py
 	python3 bench/ingest_speed.py
 	python3 bench/sql_speed.py
+	python3 bench/picture_speed.py
+	bench/fashion_mnist
 	python3 bench/ann_data.py glove100 minilm20k
 	python3 bench/ann_speed.py glove100 minilm20k
 	./target/release/serve-load > target/serve-load.json

@@ -237,3 +237,61 @@ fn raw_pixels_are_a_picture_model_of_their_own() {
     assert_eq!(values.len(), 784);
     assert!(values.iter().all(|value| (0.0..=1.0).contains(value)));
 }
+
+/// An IDX file (MNIST's format) of `count` grey `side` x `side` pictures, and one of labels.
+fn idx_files(sandbox: &Sandbox, count: u8, side: u8) -> (PathBuf, PathBuf) {
+    let mut images = vec![0, 0, 8, 3];
+    for dimension in [u32::from(count), u32::from(side), u32::from(side)] {
+        images.extend_from_slice(&dimension.to_be_bytes());
+    }
+    let mut labels = vec![0, 0, 8, 1];
+    labels.extend_from_slice(&u32::from(count).to_be_bytes());
+    for index in 0..count {
+        // Class 0 is bright on the left half, class 1 on the right, with a little noise.
+        let class = index % 2;
+        labels.push(class);
+        for row in 0..side {
+            for column in 0..side {
+                let bright = (column < side / 2) == (class == 0);
+                let noise = (index.wrapping_mul(31) ^ row.wrapping_mul(7) ^ column) % 40;
+                images.push(if bright { 200 + noise } else { noise });
+            }
+        }
+    }
+    (sandbox.file("images-idx3-ubyte", images), sandbox.file("labels-idx1-ubyte", labels))
+}
+
+#[test]
+fn idx_pictures_with_labels_embed_and_classify() {
+    let sandbox = Sandbox::new();
+    let (train_images, train_labels) = idx_files(&sandbox, 40, 8);
+    let (_, stderr) = success(
+        sandbox
+            .emb()
+            .args(["embed-multi", "train", "-m", "pixels:8x8:gray", "--store", "--idx"])
+            .arg(&train_images)
+            .arg("--idx-labels")
+            .arg(&train_labels),
+    );
+    assert!(stderr.contains("40 embedded"), "{stderr}");
+    let (stdout, _) =
+        success(sandbox.emb().args(["collections", "export", "train", "--format", "jsonl"]));
+    let rows = json_lines(&stdout);
+    assert_eq!(rows.len(), 40);
+    let first = rows.iter().find(|row| row["id"] == "1").expect("item 1");
+    assert_eq!(first["metadata"]["label"], "1");
+    let (stdout, stderr) = success(sandbox.emb().args([
+        "classify", "train", "--train", "train", "--field", "label", "--method", "knn", "--eval",
+        "label",
+    ]));
+    assert_eq!(json_lines(&stdout).len(), 40);
+    assert!(stderr.contains("accuracy 1.0000"), "{stderr}");
+
+    let stderr = failure(
+        sandbox
+            .emb()
+            .args(["embed-multi", "bad", "-m", "pixels:8x8:gray", "--idx"])
+            .arg(&train_labels),
+    );
+    assert!(stderr.contains("not [pictures, rows, columns]"), "{stderr}");
+}

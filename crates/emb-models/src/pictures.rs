@@ -120,6 +120,21 @@ fn jpeg_is_complete(bytes: &[u8]) -> bool {
     false
 }
 
+/// Encodes an 8-bit grey picture (`width * height` bytes, row by row) as PNG.
+pub fn encode_grey_png(width: usize, height: usize, pixels: &[u8]) -> Result<Vec<u8>> {
+    use image::ImageEncoder as _;
+    let mut png = Vec::new();
+    image::codecs::png::PngEncoder::new(&mut png)
+        .write_image(
+            pixels,
+            u32::try_from(width).map_err(unreadable)?,
+            u32::try_from(height).map_err(unreadable)?,
+            image::ExtendedColorType::L8,
+        )
+        .map_err(|error| unreadable(format!("cannot encode a PNG: {error}")))?;
+    Ok(png)
+}
+
 /// A resampling filter of Pillow's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Filter {
@@ -216,12 +231,13 @@ impl Taps {
     }
 }
 
-/// Rounds a fixed-point sum back to a byte, as Pillow's `clip8`.
-fn to_byte(sum: i64) -> u8 {
+/// Rounds a fixed-point sum back to a byte, as Pillow's `clip8`. Sums are `i32`, as Pillow's
+/// are: 255 times weights summing to 2^22 (with the negative lobes) stays far below 2^31.
+fn to_byte(sum: i32) -> u8 {
     (sum >> PRECISION_BITS).clamp(0, 255) as u8
 }
 
-const ROUNDING: i64 = 1 << (PRECISION_BITS - 1);
+const ROUNDING: i32 = 1 << (PRECISION_BITS - 1);
 
 /// Resizes `picture` to `width` x `height` as Pillow's `Image.resize(size, filter)` does for
 /// RGB images: one pass along each axis, each in 8-bit fixed point with Pillow's weights.
@@ -263,30 +279,35 @@ fn resize_horizontally(picture: &Rgb, top: usize, bottom: usize, taps: &Taps) ->
     for row in top..bottom {
         let source = &picture.pixels[row * picture.width * 3..(row + 1) * picture.width * 3];
         for (first, weights) in taps.first.iter().zip(&taps.weights) {
-            for channel in 0..3 {
-                let mut sum = ROUNDING;
-                for (offset, weight) in weights.iter().enumerate() {
-                    sum += i64::from(source[(first + offset) * 3 + channel]) * i64::from(*weight);
+            let window = &source[first * 3..(first + weights.len()) * 3];
+            let mut sums = [ROUNDING; 3];
+            for (pixel, weight) in window.chunks_exact(3).zip(weights) {
+                for (sum, value) in sums.iter_mut().zip(pixel) {
+                    *sum += i32::from(*value) * weight;
                 }
-                pixels.push(to_byte(sum));
             }
+            pixels.extend(sums.map(to_byte));
         }
     }
     Rgb { width, height: bottom - top, pixels }
 }
 
+/// Resamples `picture` to `height` rows: each output row is a weighted sum of whole input rows,
+/// accumulated a row at a time (which the compiler vectorises).
 fn resize_vertically(picture: &Rgb, height: usize, taps: &Taps) -> Rgb {
     let row_bytes = picture.width * 3;
     let mut pixels = Vec::with_capacity(height * row_bytes);
+    let mut sums = vec![0_i32; row_bytes];
     for (first, weights) in taps.first.iter().zip(&taps.weights).take(height) {
-        for column in 0..row_bytes {
-            let mut sum = ROUNDING;
-            for (offset, weight) in weights.iter().enumerate() {
-                sum += i64::from(picture.pixels[(first + offset) * row_bytes + column])
-                    * i64::from(*weight);
+        sums.fill(ROUNDING);
+        for (offset, weight) in weights.iter().enumerate() {
+            let row = first + offset;
+            let source = &picture.pixels[row * row_bytes..(row + 1) * row_bytes];
+            for (sum, value) in sums.iter_mut().zip(source) {
+                *sum += i32::from(*value) * weight;
             }
-            pixels.push(to_byte(sum));
         }
+        pixels.extend(sums.iter().map(|sum| to_byte(*sum)));
     }
     Rgb { width: picture.width, height, pixels }
 }

@@ -347,6 +347,89 @@ pub fn read_files(folder: &Path, pattern: &str, binary: bool) -> Result<Items, P
     })))
 }
 
+/// An IDX file's dimensions and its unsigned-byte data (MNIST's format; gzip or not).
+fn read_idx_file(path: &Path) -> Result<(Vec<usize>, Vec<u8>), Problem> {
+    let origin = path.display().to_string();
+    let problem = |cause: String| Problem::at(origin.clone(), cause);
+    let raw = std::fs::read(path).map_err(|error| problem(error.to_string()))?;
+    let bytes = if raw.starts_with(&[0x1f, 0x8b]) {
+        let mut unpacked = Vec::new();
+        flate2::read::GzDecoder::new(raw.as_slice())
+            .read_to_end(&mut unpacked)
+            .map_err(|error| problem(format!("not a complete gzip file: {error}")))?;
+        unpacked
+    } else {
+        raw
+    };
+    if bytes.len() < 4 || bytes[0] != 0 || bytes[1] != 0 || bytes[2] != 0x08 {
+        return Err(problem(
+            "not an IDX file of unsigned bytes (MNIST's format: it starts 00 00 08)".into(),
+        ));
+    }
+    let count = usize::from(bytes[3]);
+    let header = 4 + 4 * count;
+    if bytes.len() < header {
+        return Err(problem("the IDX header is cut short".into()));
+    }
+    let dimensions: Vec<usize> = bytes[4..header]
+        .chunks_exact(4)
+        .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize)
+        .collect();
+    let expected: usize = dimensions.iter().product();
+    if bytes.len() - header != expected {
+        return Err(problem(format!(
+            "the IDX header says {dimensions:?} ({expected} bytes) but {} bytes follow it",
+            bytes.len() - header
+        )));
+    }
+    Ok((dimensions, bytes[header..].to_vec()))
+}
+
+/// The pictures of an IDX file of grey images (MNIST, Fashion-MNIST: `[count, rows, columns]`
+/// bytes, gzip or not), each as a PNG item whose id is its index; with `labels` (an IDX file of
+/// one byte per picture) each item's metadata is `{"label": "n"}`.
+pub fn read_idx(images: &Path, labels: Option<&Path>) -> Result<Items, Problem> {
+    let (dimensions, pixels) = read_idx_file(images)?;
+    let [count, rows, columns] = dimensions[..] else {
+        return Err(Problem::at(
+            images.display().to_string(),
+            format!("the IDX file holds {dimensions:?}, not [pictures, rows, columns]"),
+        ));
+    };
+    let labels = match labels {
+        Some(path) => {
+            let (label_dimensions, values) = read_idx_file(path)?;
+            if label_dimensions != [count] {
+                return Err(Problem::at(
+                    path.display().to_string(),
+                    format!("{label_dimensions:?} labels for {count} pictures"),
+                ));
+            }
+            Some(values)
+        }
+        None => None,
+    };
+    let origin = images.display().to_string();
+    let size = rows * columns;
+    Ok(Box::new((0..count).map(move |index| {
+        let picture = &pixels[index * size..(index + 1) * size];
+        let png = emb_models::pictures::encode_grey_png(columns, rows, picture)
+            .map_err(|error| Problem::at(format!("{origin} picture {index}"), error.to_string()))?;
+        let metadata = labels.as_ref().map(|labels| {
+            let mut metadata = Map::new();
+            // A class, not a quantity: a string, so maps colour it by category.
+            metadata.insert("label".into(), Value::from(labels[index].to_string()));
+            metadata
+        });
+        Ok(Incoming {
+            id: index.to_string(),
+            content: Content::Binary(png),
+            metadata,
+            origin: format!("{origin} picture {index}"),
+        })
+    })))
+}
+
 /// The rows of `query` run on `connection` (first column the id, the rest the text, or as
 /// `columns` says).
 pub fn read_sql(

@@ -273,6 +273,16 @@ pub struct EmbedMultiArgs {
     /// the relative path. Repeatable.
     #[arg(long, num_args = 2, value_names = ["DIR", "GLOB"], action = clap::ArgAction::Append)]
     pub files: Vec<String>,
+    /// Embed the pictures of an IDX file (MNIST's format, gzip or not), e.g. Fashion-MNIST's
+    /// t10k-images-idx3-ubyte.gz, with a picture model (-m pixels:28x28:gray); the id of each is
+    /// its index, and --store keeps it as a PNG.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["input", "files", "sql"])]
+    pub idx: Option<PathBuf>,
+    /// The IDX file of the --idx pictures' labels (one byte each), stored as metadata
+    /// {"label": "n"} for `emb classify --train ... --field label` and `--color-by
+    /// metadata.label`.
+    #[arg(long, value_name = "FILE", requires = "idx")]
+    pub idx_labels: Option<PathBuf>,
     /// Embed --files as they are, not as text: pictures (JPEG, PNG, WebP, GIF) for a picture
     /// model such as CLIP (-m clip-ViT-B-32) or raw pixels (-m pixels:28x28:gray). With --store
     /// the bytes are kept with the vector. A file that cannot be read stops the run, or with

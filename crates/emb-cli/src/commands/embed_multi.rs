@@ -93,6 +93,11 @@ fn open_items(
             sources::read_sql(connection, query, columns).map_err(|p| anyhow::anyhow!("{p}"))?;
         return Ok((items, None));
     }
+    if let Some(images) = &arguments.idx {
+        let items = sources::read_idx(images, arguments.idx_labels.as_deref())
+            .map_err(|problem| anyhow::anyhow!("--idx {problem}"))?;
+        return Ok((items, None));
+    }
     if !arguments.files.is_empty() {
         let mut all: Vec<Items> = Vec::new();
         for pair in arguments.files.chunks(2) {
@@ -109,9 +114,11 @@ fn open_items(
         TableFormat::Json => Format::Json,
         TableFormat::Jsonl => Format::Jsonl,
     });
-    let (reader, total): (Box<dyn BufRead + Send>, Option<u64>) = match arguments.input.as_deref()
-    {
-        None => bail!("nothing to embed: give an input file (or - for standard input), --files DIR GLOB, or --sql"),
+    let (reader, total): (Box<dyn BufRead + Send>, Option<u64>) = match arguments.input.as_deref() {
+        None => bail!(
+            "nothing to embed: give an input file (or - for standard input), --files DIR GLOB, \
+             --idx FILE, or --sql"
+        ),
         Some(path) if path == Path::new("-") => {
             (Box::new(std::io::BufReader::new(std::io::stdin())), None)
         }
