@@ -9,9 +9,12 @@ too), sentence-transformers opens each file with Pillow and calls `model.encode(
 Each side runs `--rounds` times, alternating, and keeps its best time. The pictures are
 640x480 JPEGs drawn from seeded noise and shapes (made once under the bench cache).
 
-Models: the tiny CLIP of tests/fixtures (always), and any full CLIP folders given or named by
-EMB_CLIP_MODEL (a sentence-transformers clip-ViT-B-32 or openai/clip-vit-base-patch32 folder;
-get it on a machine with internet with `emb models pull clip-ViT-B-32`).
+Models: the tiny CLIP of tests/fixtures; a CLIP of ViT-B/32's exact shape (transformers'
+CLIPConfig defaults: 12 layers of 768 for the vision tower, 32x32 patches, 512-d projection)
+with random weights, made once under the bench cache, which costs what the real
+clip-ViT-B-32 costs (speed does not depend on the weights' values); and any real CLIP folders
+given or named by EMB_CLIP_MODEL (get one on a machine with internet with
+`emb models pull openai/clip-vit-base-patch32`).
 """
 import argparse
 import json
@@ -68,6 +71,24 @@ for index in range({count}):
     return folder
 
 
+def full_size_model(python):
+    folder = CACHE / "clip-vit-b32-shape-random"
+    if (folder / "model.safetensors").exists():
+        return folder
+    script = f'''
+import shutil, torch
+from transformers import CLIPConfig, CLIPModel, CLIPImageProcessor, CLIPProcessor, CLIPTokenizerFast
+torch.manual_seed(0)
+tiny = "{ROOT}/tests/fixtures/tiny/clip-h32"
+tokenizer = CLIPTokenizerFast.from_pretrained(tiny)
+config = CLIPConfig(text_config=dict(vocab_size=len(tokenizer), eos_token_id=2))
+CLIPModel(config).save_pretrained("{folder}", safe_serialization=True)
+CLIPProcessor(image_processor=CLIPImageProcessor.from_pretrained(tiny), tokenizer=tokenizer).save_pretrained("{folder}")
+'''
+    subprocess.run([python, "-c", script], check=True)
+    return folder
+
+
 def run_emb(model, pictures):
     with tempfile.TemporaryDirectory() as scratch:
         command = [str(ROOT / "target/release/emb"), "embed-multi", "bench", "--binary", "--files",
@@ -89,10 +110,11 @@ def main():
     parser.add_argument("--pictures", type=int, default=256)
     parser.add_argument("--rounds", type=int, default=2)
     arguments = parser.parse_args()
-    models = [ROOT / "tests/fixtures/tiny/clip-h32-st"] + [pathlib.Path(m) for m in arguments.models]
+    python = peers_python()
+    models = [ROOT / "tests/fixtures/tiny/clip-h32-st", full_size_model(python)]
+    models += [pathlib.Path(m) for m in arguments.models]
     if os.environ.get("EMB_CLIP_MODEL"):
         models.append(pathlib.Path(os.environ["EMB_CLIP_MODEL"]))
-    python = peers_python()
     pictures = make_pictures(arguments.pictures)
     print(machine())
     print(f"{arguments.pictures} JPEG pictures of 640x480, decoded, preprocessed and embedded; best of "
@@ -107,7 +129,8 @@ def main():
             peer_best = peer if peer_best is None or peer["seconds"] < peer_best["seconds"] else peer_best
         emb_rate = arguments.pictures / emb_best
         peer_rate = arguments.pictures / peer_best["seconds"]
-        name = model.name if model.name != "clip-h32-st" else "tiny CLIP (tests/fixtures)"
+        name = {"clip-h32-st": "tiny CLIP (tests/fixtures)",
+                "clip-vit-b32-shape-random": "ViT-B/32 shape, random weights"}.get(model.name, model.name)
         print(f"{name:40} {emb_rate:15.1f} {peer_rate:19.1f} {emb_rate / peer_rate:5.2f}x")
     print(f"(PyTorch {peer_best['torch']} on {peer_best['threads']} threads, sentence-transformers batch 32)")
 

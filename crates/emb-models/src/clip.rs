@@ -283,18 +283,25 @@ impl Tower {
             .map(|&(start, end)| {
                 let length = end - start;
                 let mut out = vec![0.0; length * width];
-                let mut scores = vec![0.0; length];
+                let mut scores = vec![0.0; length * length];
                 for head in 0..self.heads {
-                    for query in 0..length {
-                        let visible = if causal { query + 1 } else { length };
+                    for (query, row_scores) in scores.chunks_exact_mut(length).enumerate() {
                         let q = row(start + query, 0, head);
-                        for (key, score) in scores[..visible].iter_mut().enumerate() {
-                            *score = emb_core::distance::dot(q, row(start + key, 1, head)) * scale;
+                        for (key, score) in row_scores.iter_mut().enumerate() {
+                            *score = if causal && key > query {
+                                // exp() of this is below 1e-37: nothing, next to the rest.
+                                f32::MIN
+                            } else {
+                                emb_core::distance::dot(q, row(start + key, 1, head)) * scale
+                            };
                         }
-                        kernels::softmax_in_place(&mut scores[..visible]);
+                    }
+                    kernels::softmax_rows(&mut scores, length);
+                    for (query, weights) in scores.chunks_exact(length).enumerate() {
+                        let visible = if causal { query + 1 } else { length };
                         let target = &mut out[query * width + head * head_size
                             ..query * width + (head + 1) * head_size];
-                        for (key, weight) in scores[..visible].iter().enumerate() {
+                        for (key, weight) in weights[..visible].iter().enumerate() {
                             for (value, v) in target.iter_mut().zip(row(start + key, 2, head)) {
                                 *value += weight * v;
                             }
@@ -752,7 +759,7 @@ fn project(projection: &Linear, pooled: &[f32], rows: usize) -> Vec<Vector> {
 
 impl VisionTower {
     /// Embeds `[channels, side, side]` tensors.
-    fn forward(&self, tensors: &[&[f32]]) -> Vec<Vector> {
+    fn forward(&self, tensors: &[&[f32]], parallelism: Parallelism) -> Vec<Vector> {
         let width = self.tower.hidden;
         let (patch, grid, side) = (self.patch, self.grid, self.grid * self.patch);
         let length = grid * grid + 1;
@@ -776,7 +783,7 @@ impl VisionTower {
             &blocks,
             tensors.len() * grid * grid,
             &mut patches,
-            parallelism(),
+            parallelism,
         );
         let positions = self.position_embedding.as_slice();
         let mut hidden = Vec::with_capacity(tensors.len() * length * width);
@@ -789,7 +796,7 @@ impl VisionTower {
         }
         self.pre_norm.apply(&mut hidden, self.tower.epsilon);
         let offsets: Vec<usize> = (0..=tensors.len()).map(|index| index * length).collect();
-        self.tower.forward(&mut hidden, &offsets, false, parallelism());
+        self.tower.forward(&mut hidden, &offsets, false, parallelism);
         let mut pooled = Vec::with_capacity(tensors.len() * width);
         for sequence in hidden.chunks_exact(length * width) {
             pooled.extend_from_slice(&sequence[..width]);
@@ -810,20 +817,25 @@ impl PictureModel for ClipModel {
 
     fn embed_pictures(&self, prepared: &[PreparedPicture]) -> Result<Vec<Vector>> {
         let expected = 3 * self.image_size() * self.image_size();
-        let mut vectors = Vec::with_capacity(prepared.len());
-        for batch in prepared.chunks(PICTURES_PER_BATCH) {
-            let tensors: Vec<&[f32]> =
-                batch.iter().map(|picture| picture.tensor.as_slice()).collect();
-            if let Some(wrong) = tensors.iter().find(|tensor| tensor.len() != expected) {
-                return Err(ModelError::Picture(format!(
-                    "a picture prepared for another model ({} values, {} expected)",
-                    wrong.len(),
-                    expected
-                )));
-            }
-            vectors.extend(self.vision.forward(&tensors));
+        if let Some(wrong) = prepared.iter().find(|picture| picture.tensor.len() != expected) {
+            return Err(ModelError::Picture(format!(
+                "a picture prepared for another model ({} values, {} expected)",
+                wrong.tensor.len(),
+                expected
+            )));
         }
-        Ok(vectors)
+        let batches: Vec<Vec<&[f32]>> = prepared
+            .chunks(PICTURES_PER_BATCH)
+            .map(|batch| batch.iter().map(|picture| picture.tensor.as_slice()).collect())
+            .collect();
+        // One batch gets every core inside its matrix products; several run side by side, one
+        // per core, which spends nothing on synchronising the cores inside each product.
+        let vectors: Vec<Vec<Vector>> = if batches.len() == 1 {
+            vec![self.vision.forward(&batches[0], parallelism())]
+        } else {
+            batches.par_iter().map(|batch| self.vision.forward(batch, Parallelism::None)).collect()
+        };
+        Ok(vectors.into_iter().flatten().collect())
     }
 }
 
