@@ -1,5 +1,5 @@
 # make demo   build in release mode, fetch the default model, run the main job on real data
-# make test   every test (fetches the model and the evaluation data, installs the Python
+# make test   every test (fetches the model and the evaluation data (gensim's, Fashion-MNIST), installs the Python
 #             peers the llm and openai client tests run (bench/setup-peers) and Chromium with
 #             Playwright for the page's browser test (scripts/setup-browser), and runs the tests
 #             beside a private PostgreSQL 16 with pgvector (scripts/with-postgres, from the
@@ -24,6 +24,7 @@ model:
 
 eval-data:
 	scripts/fetch-eval-data >/dev/null
+	scripts/fetch-fashion-mnist >/dev/null
 
 demo: build model
 	scripts/demo
