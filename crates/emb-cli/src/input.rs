@@ -36,12 +36,21 @@ pub fn read_query(source: &TextSource, binary: bool) -> Result<Query> {
     read_text(source, None).map(Query::Text)
 }
 
+/// Where the input of `source` comes from, for messages: the file, standard input, or `-c`.
+pub fn origin(source: &TextSource) -> String {
+    match source.input.as_deref() {
+        Some(path) if path != Path::new("-") => path.display().to_string(),
+        None if source.content.is_some() => "the text given with -c".to_owned(),
+        _ => "standard input".to_owned(),
+    }
+}
+
 /// The bytes of `-i FILE` or standard input, and a name for where they came from.
 fn read_bytes(source: &TextSource) -> Result<(Vec<u8>, String)> {
     if let Some(path) = source.input.as_deref().filter(|path| *path != Path::new("-")) {
         let bytes =
             std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-        return Ok((bytes, path.display().to_string()));
+        return Ok((bytes, origin(source)));
     }
     let mut stdin = std::io::stdin();
     if source.input.is_none() && stdin.is_terminal() {
@@ -52,7 +61,7 @@ fn read_bytes(source: &TextSource) -> Result<(Vec<u8>, String)> {
     }
     let mut bytes = Vec::new();
     stdin.read_to_end(&mut bytes).context("cannot read standard input")?;
-    Ok((bytes, "standard input".to_owned()))
+    Ok((bytes, origin(source)))
 }
 
 /// The text from `positional`, `-c`, `-i FILE` or standard input, in that order.

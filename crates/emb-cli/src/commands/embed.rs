@@ -6,7 +6,7 @@ use anyhow::{Context, Result};
 use base64::Engine as _;
 
 use crate::cli::{EmbedArgs, VectorFormat};
-use crate::input::{read_query, Query};
+use crate::input::{origin, read_query, Query};
 use crate::output::Printer;
 
 pub fn run(arguments: &EmbedArgs) -> Result<()> {
@@ -18,14 +18,9 @@ pub fn run(arguments: &EmbedArgs) -> Result<()> {
     let text = match query {
         Query::Text(text) => text,
         Query::Picture(bytes) => {
-            let origin = arguments
-                .source
-                .input
-                .as_deref()
-                .map_or_else(|| "standard input".to_owned(), |path| path.display().to_string());
             let vector = model
                 .embed_pictures(&[bytes.as_slice()])
-                .with_context(|| format!("cannot embed {origin}"))?
+                .with_context(|| format!("cannot embed {}", origin(&arguments.source)))?
                 .remove(0);
             return print(&vector, arguments.format);
         }
@@ -80,12 +75,12 @@ fn store(arguments: &EmbedArgs, collection: &str, id: &str, query: Query) -> Res
         Query::Text(text) => emb::sources::Content::Text(text),
         Query::Picture(bytes) => emb::sources::Content::Binary(bytes),
     };
-    let origin = arguments
-        .source
-        .input
-        .as_deref()
-        .map_or_else(|| "the input".to_owned(), |path| path.display().to_string());
-    let item = emb::sources::Incoming { id: id.to_owned(), content, metadata, origin };
+    let item = emb::sources::Incoming {
+        id: id.to_owned(),
+        content,
+        metadata,
+        origin: origin(&arguments.source),
+    };
     let options =
         emb::IngestOptions { store_content: arguments.store, embed, ..Default::default() };
     let report = database.ingest(

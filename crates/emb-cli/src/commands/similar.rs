@@ -4,7 +4,7 @@ use anyhow::{bail, Context, Result};
 use emb::{Keywords, Search, Target};
 
 use crate::cli::SimilarArgs;
-use crate::input::{read_query, Query};
+use crate::input::{origin, read_query, Query};
 use crate::output::Printer;
 
 pub fn run(arguments: &SimilarArgs) -> Result<()> {
@@ -32,14 +32,9 @@ pub fn run(arguments: &SimilarArgs) -> Result<()> {
                 if arguments.hybrid {
                     bail!("--hybrid ranks by words, and a picture has none: search without it");
                 }
-                let origin = arguments
-                    .source
-                    .input
-                    .as_deref()
-                    .map_or_else(|| "standard input".to_owned(), |p| p.display().to_string());
                 let vector = model
                     .embed_pictures(&[bytes.as_slice()])
-                    .with_context(|| format!("cannot search with {origin}"))?;
+                    .with_context(|| format!("cannot search with {}", origin(&arguments.source)))?;
                 Target::Vector(vector.into_iter().next().expect("one vector per picture"))
             }
         }
