@@ -700,13 +700,6 @@ fn check_heads(hidden: usize, heads: usize, config_path: &Path) -> Result<()> {
     Ok(())
 }
 
-fn parallelism() -> Parallelism {
-    match rayon::current_num_threads() {
-        0 | 1 => Parallelism::None,
-        threads => Parallelism::Rayon(threads),
-    }
-}
-
 impl TextTower {
     fn forward(&self, sequences: &[&[u32]]) -> Result<Vec<Vector>> {
         let width = self.tower.hidden;
@@ -732,7 +725,7 @@ impl TextTower {
                 kernels::add_assign(row, &positions[position * width..(position + 1) * width]);
             }
         }
-        self.tower.forward(&mut hidden, &offsets, true, parallelism());
+        self.tower.forward(&mut hidden, &offsets, true, crate::parallelism());
         let mut pooled = Vec::with_capacity(sequences.len() * width);
         for (sequence, start) in sequences.iter().zip(&offsets) {
             let position = match self.end_of_text {
@@ -807,9 +800,8 @@ impl VisionTower {
 }
 
 impl PictureModel for ClipModel {
-    fn prepare_picture(&self, bytes: &[u8]) -> Result<PreparedPicture> {
-        let picture = pictures::decode(bytes)?;
-        let ready = self.preprocess(&picture);
+    fn prepare_rgb(&self, picture: &Rgb) -> Result<PreparedPicture> {
+        let ready = self.preprocess(picture);
         Ok(PreparedPicture {
             tensor: pictures::normalise(&ready, self.preprocessing.mean, self.preprocessing.std),
         })
@@ -831,7 +823,7 @@ impl PictureModel for ClipModel {
         // One batch gets every core inside its matrix products; several run side by side, one
         // per core, which spends nothing on synchronising the cores inside each product.
         let vectors: Vec<Vec<Vector>> = if batches.len() == 1 {
-            vec![self.vision.forward(&batches[0], parallelism())]
+            vec![self.vision.forward(&batches[0], crate::parallelism())]
         } else {
             batches.par_iter().map(|batch| self.vision.forward(batch, Parallelism::None)).collect()
         };

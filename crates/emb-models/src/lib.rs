@@ -26,6 +26,7 @@ mod layers;
 pub mod pictures;
 mod pixels;
 mod pooling;
+mod resnet;
 pub mod resolve;
 mod sentence_transformer;
 mod tensors;
@@ -36,6 +37,7 @@ pub use emb_words;
 pub use error::{ModelError, Result};
 pub use pixels::PixelModel;
 pub use pooling::Pooling;
+pub use resnet::{resnet_folder, ResnetModel};
 pub use resolve::{Located, Locator, Source};
 pub use sentence_transformer::{Embedded, ModelInfo, SentenceTransformer, TokenReport, Tokenized};
 pub use word_vectors::{Weighting, WordVectorConfig, WordVectorModel};
@@ -52,7 +54,12 @@ pub struct PreparedPicture {
 /// in batches.
 pub trait PictureModel: Send + Sync {
     /// Decodes an encoded picture (JPEG, PNG, WebP, GIF) and readies it for the model.
-    fn prepare_picture(&self, bytes: &[u8]) -> Result<PreparedPicture>;
+    fn prepare_picture(&self, bytes: &[u8]) -> Result<PreparedPicture> {
+        self.prepare_rgb(&pictures::decode(bytes)?)
+    }
+
+    /// Readies a decoded picture for the model.
+    fn prepare_rgb(&self, picture: &pictures::Rgb) -> Result<PreparedPicture>;
 
     /// Embeds prepared pictures, in their order.
     fn embed_pictures(&self, prepared: &[PreparedPicture]) -> Result<Vec<emb_core::Vector>>;
@@ -80,9 +87,42 @@ pub fn embed_picture_bytes(
     model.embed_pictures(&prepared)
 }
 
+/// Embeds `inputs`, which must all be pictures, with `model` (named `name` in errors): the
+/// [`emb_core::Embedder::embed_batch`] of picture-only models.
+pub(crate) fn embed_image_inputs(
+    model: &dyn PictureModel,
+    name: &str,
+    inputs: &[emb_core::Input<'_>],
+) -> emb_core::Result<Vec<emb_core::Vector>> {
+    let mut images = Vec::with_capacity(inputs.len());
+    for input in inputs {
+        match input {
+            emb_core::Input::Image(bytes) => images.push(*bytes),
+            other => {
+                return Err(emb_core::Error::UnsupportedInput {
+                    model: name.to_owned(),
+                    kind: other.kind(),
+                })
+            }
+        }
+    }
+    embed_picture_bytes(model, &images).map_err(|error| emb_core::Error::Embedding {
+        model: name.to_owned(),
+        source: Box::new(error),
+    })
+}
+
+/// GEMM parallelism over every core rayon has (none when it has one).
+pub(crate) fn parallelism() -> gemm::Parallelism {
+    match rayon::current_num_threads() {
+        0 | 1 => gemm::Parallelism::None,
+        threads => gemm::Parallelism::Rayon(threads),
+    }
+}
+
 /// Loads the model `name` (a short name, hub id, folder path or `pixels:WxH:gray`, looked up as
-/// `locator` says) as an [`emb_core::Embedder`]: a sentence-transformers folder, CLIP, word
-/// vectors or raw pixels.
+/// `locator` says) as an [`emb_core::Embedder`]: a sentence-transformers folder, CLIP, a ResNet,
+/// word vectors or raw pixels.
 pub fn load(name: &str, locator: &Locator) -> Result<Box<dyn emb_core::Embedder>> {
     if name.starts_with(pixels::PREFIX) {
         return Ok(Box::new(PixelModel::parse(name)?));
@@ -96,6 +136,8 @@ pub fn load(name: &str, locator: &Locator) -> Result<Box<dyn emb_core::Embedder>
         Box::new(WordVectorModel::load(&located.path, shown)?)
     } else if clip_folder(&located.path).is_some() {
         Box::new(ClipModel::load(&located.path, shown)?)
+    } else if resnet_folder(&located.path) {
+        Box::new(ResnetModel::load(&located.path, shown)?)
     } else {
         Box::new(SentenceTransformer::load(&located.path, shown)?)
     })

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use emb_core::{Embedder, Input, InputKind, Vector};
 
 use crate::error::{ModelError, Result};
-use crate::pictures::{self, Filter};
+use crate::pictures::{self, Filter, Rgb};
 use crate::{ModelInfo, PictureModel, PreparedPicture};
 
 /// The prefix of pixel model names.
@@ -80,8 +80,8 @@ impl PixelModel {
 }
 
 impl PictureModel for PixelModel {
-    fn prepare_picture(&self, bytes: &[u8]) -> Result<PreparedPicture> {
-        let mut picture = pictures::decode(bytes)?;
+    fn prepare_rgb(&self, picture: &Rgb) -> Result<PreparedPicture> {
+        let mut picture = picture.clone();
         if self.grey {
             // Grey first, then resized, as `Image.open(path).convert("L").resize(size)` does:
             // the luma is spread over the three channels, which resize independently.
@@ -136,22 +136,7 @@ impl Embedder for PixelModel {
     }
 
     fn embed_batch(&self, inputs: &[Input<'_>]) -> emb_core::Result<Vec<Vector>> {
-        let mut images = Vec::with_capacity(inputs.len());
-        for input in inputs {
-            match input {
-                Input::Image(bytes) => images.push(*bytes),
-                other => {
-                    return Err(emb_core::Error::UnsupportedInput {
-                        model: self.info.name.clone(),
-                        kind: other.kind(),
-                    })
-                }
-            }
-        }
-        crate::embed_picture_bytes(self, &images).map_err(|error| emb_core::Error::Embedding {
-            model: self.info.name.clone(),
-            source: Box::new(error),
-        })
+        crate::embed_image_inputs(self, &self.info.name, inputs)
     }
 }
 

@@ -21,6 +21,16 @@ const KNOWN_ORGANISATIONS: &[(&str, &str)] = &[
     ("gte-base", "thenlper"),
 ];
 
+/// Short names that stand for one particular hub repository: torchvision's ImageNet ResNet
+/// weights as timm publishes them in safetensors.
+const KNOWN_IDS: &[(&str, &str)] = &[
+    ("resnet18", "timm/resnet18.tv_in1k"),
+    ("resnet34", "timm/resnet34.tv_in1k"),
+    ("resnet50", "timm/resnet50.tv_in1k"),
+    ("resnet101", "timm/resnet101.tv_in1k"),
+    ("resnet152", "timm/resnet152.tv_in1k"),
+];
+
 /// Where a model was found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -246,6 +256,9 @@ pub fn hub_id(name: &str) -> String {
     if name.contains('/') {
         return name.to_owned();
     }
+    if let Some((_, id)) = KNOWN_IDS.iter().find(|(short, _)| short.eq_ignore_ascii_case(name)) {
+        return (*id).to_owned();
+    }
     let organisation = KNOWN_ORGANISATIONS
         .iter()
         .find(|(short, _)| short.eq_ignore_ascii_case(name))
@@ -317,6 +330,7 @@ mod tests {
     #[test]
     fn short_names_get_their_organisation() {
         assert_eq!(hub_id("all-MiniLM-L6-v2"), "sentence-transformers/all-MiniLM-L6-v2");
+        assert_eq!(hub_id("resnet50"), "timm/resnet50.tv_in1k");
         assert_eq!(hub_id("bge-small-en-v1.5"), "BAAI/bge-small-en-v1.5");
         assert_eq!(hub_id("intfloat/e5-large"), "intfloat/e5-large");
     }

@@ -122,6 +122,18 @@ impl TensorFile {
         self.get(name, shape).map(Some)
     }
 
+    /// The file's path.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The shape of tensor `name`, if it exists.
+    pub(crate) fn shape(&self, name: &str) -> Option<Vec<usize>> {
+        let tensors = self.tensors();
+        let view = tensors.tensor(&format!("{}{name}", self.prefix)).ok()?;
+        Some(view.shape().to_vec())
+    }
+
     /// The first dimension of tensor `name`, if it exists.
     pub(crate) fn rows(&self, name: &str) -> Option<usize> {
         let tensors = self.tensors();

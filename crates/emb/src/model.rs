@@ -1,8 +1,8 @@
 //! [`Model`]: a loaded embedding model.
 
 use emb_models::{
-    ClipModel, Located, Locator, ModelError, PictureModel, PixelModel, SentenceTransformer,
-    Tokenized, WordVectorModel,
+    ClipModel, Located, Locator, ModelError, PictureModel, PixelModel, ResnetModel,
+    SentenceTransformer, Tokenized, WordVectorModel,
 };
 
 use crate::{Embedded, ModelInfo, Result, TokenReport, Vector};
@@ -31,6 +31,7 @@ enum Inner {
     Words(WordVectorModel),
     Clip(ClipModel),
     Pixels(PixelModel),
+    Resnet(ResnetModel),
 }
 
 impl Inner {
@@ -39,6 +40,8 @@ impl Inner {
             Self::Words(WordVectorModel::load(path, name)?)
         } else if emb_models::clip_folder(path).is_some() {
             Self::Clip(ClipModel::load(path, name)?)
+        } else if emb_models::resnet_folder(path) {
+            Self::Resnet(ResnetModel::load(path, name)?)
         } else {
             Self::Transformer(SentenceTransformer::load(path, name)?)
         })
@@ -50,6 +53,7 @@ impl Inner {
             Self::Words(model) => model.info(),
             Self::Clip(model) => model.info(),
             Self::Pixels(model) => model.info(),
+            Self::Resnet(model) => model.info(),
         }
     }
 
@@ -70,16 +74,18 @@ impl Inner {
     fn prompt(&self, prompt: Option<&str>, name: Option<&str>) -> Result<Option<String>> {
         match self {
             Self::Transformer(model) => Ok(model.resolve_prompt(prompt, name)?),
-            Self::Words(_) | Self::Clip(_) | Self::Pixels(_) => match (prompt, name) {
-                (Some(prompt), _) => Ok(Some(prompt.to_owned())),
-                (None, Some(name)) => Err(emb_models::ModelError::UnknownPrompt {
-                    model: self.info().name.clone(),
-                    name: name.to_owned(),
-                    available: "none".to_owned(),
+            Self::Words(_) | Self::Clip(_) | Self::Pixels(_) | Self::Resnet(_) => {
+                match (prompt, name) {
+                    (Some(prompt), _) => Ok(Some(prompt.to_owned())),
+                    (None, Some(name)) => Err(emb_models::ModelError::UnknownPrompt {
+                        model: self.info().name.clone(),
+                        name: name.to_owned(),
+                        available: "none".to_owned(),
+                    }
+                    .into()),
+                    (None, None) => Ok(None),
                 }
-                .into()),
-                (None, None) => Ok(None),
-            },
+            }
         }
     }
 }
@@ -168,22 +174,23 @@ impl Model {
                     .collect();
                 Ok(model.embed_texts(&prompted)?)
             }
-            Inner::Pixels(_) => Err(self.inner.no_text()),
+            Inner::Pixels(_) | Inner::Resnet(_) => Err(self.inner.no_text()),
         }
     }
 
-    /// The model's picture side, when it embeds pictures (CLIP, raw pixels).
+    /// The model's picture side, when it embeds pictures (CLIP, ResNet, raw pixels).
     pub fn pictures(&self) -> Option<&dyn PictureModel> {
         match &self.inner {
             Inner::Clip(model) => Some(model),
             Inner::Pixels(model) => Some(model),
+            Inner::Resnet(model) => Some(model),
             Inner::Transformer(_) | Inner::Words(_) => None,
         }
     }
 
     /// Whether the model embeds text.
     pub fn takes_text(&self) -> bool {
-        !matches!(self.inner, Inner::Pixels(_))
+        !matches!(self.inner, Inner::Pixels(_) | Inner::Resnet(_))
     }
 
     /// Embeds encoded pictures (JPEG, PNG, WebP, GIF), in their order; fails on the first that
@@ -208,7 +215,7 @@ impl Model {
             Inner::Transformer(model) => {
                 Prepared::Tokens(model.tokenize_texts(texts, prompt.as_deref())?)
             }
-            Inner::Pixels(_) => return Err(self.inner.no_text()),
+            Inner::Pixels(_) | Inner::Resnet(_) => return Err(self.inner.no_text()),
             Inner::Words(_) | Inner::Clip(_) => Prepared::Texts(
                 texts
                     .iter()
@@ -244,11 +251,10 @@ impl Model {
         match &self.inner {
             Inner::Transformer(model) => Ok(model.decode(ids)?),
             Inner::Clip(model) => Ok(model.decode(ids)?),
-            Inner::Words(_) | Inner::Pixels(_) => Err(emb_models::ModelError::Tokenizer(format!(
-                "{} has no token ids",
-                self.info().name
-            ))
-            .into()),
+            Inner::Words(_) | Inner::Pixels(_) | Inner::Resnet(_) => Err(
+                emb_models::ModelError::Tokenizer(format!("{} has no token ids", self.info().name))
+                    .into(),
+            ),
         }
     }
 
@@ -269,7 +275,7 @@ impl Model {
             Inner::Clip(model) => {
                 Ok(model.tokenize(&format!("{}{text}", prompt.unwrap_or_default()))?)
             }
-            Inner::Pixels(_) => Err(self.inner.no_text()),
+            Inner::Pixels(_) | Inner::Resnet(_) => Err(self.inner.no_text()),
         }
     }
 
@@ -280,6 +286,7 @@ impl Model {
             Inner::Words(model) => model,
             Inner::Clip(model) => model,
             Inner::Pixels(model) => model,
+            Inner::Resnet(model) => model,
         }
     }
 }
