@@ -1,4 +1,4 @@
-"""Side-by-side picture embedding speed: emb vs sentence-transformers (PyTorch) on the same
+"""Side-by-side picture embedding speed: emb vs sentence-transformers and torchvision (PyTorch) on the same
 pictures, in one run.
 
     python3 bench/picture_speed.py [--pictures 256] [--rounds 2] [MODEL_FOLDER ...]
@@ -14,7 +14,9 @@ CLIPConfig defaults: 12 layers of 768 for the vision tower, 32x32 patches, 512-d
 with random weights, made once under the bench cache, which costs what the real
 clip-ViT-B-32 costs (speed does not depend on the weights' values); and any real CLIP folders
 given or named by EMB_CLIP_MODEL (get one on a machine with internet with
-`emb models pull openai/clip-vit-base-patch32`).
+`emb models pull openai/clip-vit-base-patch32`); and torchvision's ResNet-18 and ResNet-50 with
+random weights (made once under the bench cache), against torchvision's own forward pass with its
+ImageNet transforms (Resize(256), CenterCrop(224), ToTensor, Normalize).
 """
 import argparse
 import json
@@ -42,6 +44,33 @@ model.encode([Image.open(pictures[0]).convert("RGB")])  # warm up
 started = time.perf_counter()
 images = [Image.open(path).convert("RGB") for path in pictures]
 vectors = model.encode(images, batch_size=32)
+seconds = time.perf_counter() - started
+print(json.dumps({"seconds": seconds, "pictures": len(pictures), "threads": torch.get_num_threads(),
+                  "torch": torch.__version__}))
+'''
+
+PEER_RESNET = r'''
+import json, pathlib, sys, time
+import torch, torchvision
+from PIL import Image
+from safetensors.torch import load_file
+from torchvision import transforms
+folder, pictures = pathlib.Path(sys.argv[1]), sorted(pathlib.Path(sys.argv[2]).glob("*.jpg"))
+architecture = json.loads((folder / "config.json").read_text())["architecture"]
+model = getattr(torchvision.models, architecture)()
+model.load_state_dict(load_file(folder / "model.safetensors"), strict=False)
+model.fc = torch.nn.Identity()
+model.eval()
+prepare = transforms.Compose([transforms.Resize(256), transforms.CenterCrop(224), transforms.ToTensor(),
+                              transforms.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])])
+def embed(paths):
+    with torch.inference_mode():
+        batches = [torch.stack([prepare(Image.open(path).convert("RGB")) for path in paths[start:start + 32]])
+                   for start in range(0, len(paths), 32)]
+        return torch.cat([model(batch) for batch in batches])
+embed(pictures[:2])  # warm up
+started = time.perf_counter()
+vectors = embed(pictures)
 seconds = time.perf_counter() - started
 print(json.dumps({"seconds": seconds, "pictures": len(pictures), "threads": torch.get_num_threads(),
                   "torch": torch.__version__}))
@@ -89,6 +118,32 @@ CLIPProcessor(image_processor=CLIPImageProcessor.from_pretrained(tiny), tokenize
     return folder
 
 
+def resnet(python, architecture):
+    """torchvision's ResNet of that architecture with random weights, as a timm-layout folder
+    (model.safetensors with torchvision's names + config.json), made once."""
+    folder = CACHE / f"{architecture}-random"
+    if (folder / "model.safetensors").exists():
+        return folder
+    script = f'''
+import json, pathlib, torch, torchvision
+from safetensors.torch import save_file
+torch.manual_seed(0)
+model = torchvision.models.{architecture}()
+folder = pathlib.Path("{folder}")
+folder.mkdir(parents=True, exist_ok=True)
+save_file({{k: v.contiguous() for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")}},
+          str(folder / "model.safetensors"))
+(folder / "config.json").write_text(json.dumps({{"architecture": "{architecture}", "num_classes": 1000}}))
+'''
+    subprocess.run([python, "-c", script], check=True)
+    return folder
+
+
+def is_resnet(model):
+    config = model / "config.json"
+    return config.exists() and json.loads(config.read_text()).get("architecture", "").startswith("resnet")
+
+
 def run_emb(model, pictures):
     with tempfile.TemporaryDirectory() as scratch:
         command = [str(ROOT / "target/release/emb"), "embed-multi", "bench", "--binary", "--files",
@@ -99,7 +154,8 @@ def run_emb(model, pictures):
 
 
 def run_peer(python, model, pictures):
-    result = subprocess.run([python, "-c", PEER, str(model), str(pictures)], check=True,
+    peer = PEER_RESNET if is_resnet(model) else PEER
+    result = subprocess.run([python, "-c", peer, str(model), str(pictures)], check=True,
                             capture_output=True, text=True)
     return json.loads(result.stdout.strip().splitlines()[-1])
 
@@ -111,7 +167,8 @@ def main():
     parser.add_argument("--rounds", type=int, default=2)
     arguments = parser.parse_args()
     python = peers_python()
-    models = [ROOT / "tests/fixtures/tiny/clip-h32-st", full_size_model(python)]
+    models = [ROOT / "tests/fixtures/tiny/clip-h32-st", full_size_model(python),
+              resnet(python, "resnet18"), resnet(python, "resnet50")]
     models += [pathlib.Path(m) for m in arguments.models]
     if os.environ.get("EMB_CLIP_MODEL"):
         models.append(pathlib.Path(os.environ["EMB_CLIP_MODEL"]))
@@ -130,9 +187,12 @@ def main():
         emb_rate = arguments.pictures / emb_best
         peer_rate = arguments.pictures / peer_best["seconds"]
         name = {"clip-h32-st": "tiny CLIP (tests/fixtures)",
-                "clip-vit-b32-shape-random": "ViT-B/32 shape, random weights"}.get(model.name, model.name)
+                "clip-vit-b32-shape-random": "ViT-B/32 shape, random weights",
+                "resnet18-random": "ResNet-18, random weights",
+                "resnet50-random": "ResNet-50, random weights"}.get(model.name, model.name)
         print(f"{name:40} {emb_rate:15.1f} {peer_rate:19.1f} {emb_rate / peer_rate:5.2f}x")
-    print(f"(PyTorch {peer_best['torch']} on {peer_best['threads']} threads, sentence-transformers batch 32)")
+    print(f"(PyTorch {peer_best['torch']} on {peer_best['threads']} threads, batches of 32: "
+          "sentence-transformers for CLIP, torchvision for ResNet)")
 
 
 if __name__ == "__main__":

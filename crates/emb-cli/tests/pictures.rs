@@ -335,3 +335,32 @@ fn raw_pixels_classify_fashion_mnist_by_nearest_neighbours() {
     // The bar; 0.8593 when measured (bench/fashion_mnist).
     assert!(accuracy >= 0.84, "kNN accuracy {accuracy}");
 }
+
+#[test]
+fn a_resnet_embeds_a_folder_of_pictures_and_finds_each_by_itself() {
+    let sandbox = Sandbox::new();
+    let resnet = fixtures().join("tiny/resnet-bottleneck");
+    let (_, stderr) = success(
+        sandbox
+            .emb()
+            .args(["embed-multi", "photos", "--binary", "--files"])
+            .arg(pictures())
+            .arg("*.{jpg,png,gif,webp}")
+            .arg("-m")
+            .arg(&resnet),
+    );
+    assert!(stderr.contains("7 embedded"), "{stderr}");
+    let (stdout, _) = success(sandbox.emb().args(["collections", "info", "photos", "--json"]));
+    assert!(
+        stdout.contains("\"dimensions\":128") || stdout.contains("\"dimensions\": 128"),
+        "{stdout}"
+    );
+    for name in ["grey.png", "wide.webp", "tall-alpha.png"] {
+        let (stdout, _) = success(
+            sandbox.emb().args(["similar", "photos", "-n", "1", "-i"]).arg(pictures().join(name)),
+        );
+        assert_eq!(json_lines(&stdout)[0]["id"], name, "{stdout}");
+    }
+    let stderr = failure(sandbox.emb().args(["similar", "photos", "-c", "a bunny"]));
+    assert!(stderr.contains("cannot embed text"), "{stderr}");
+}
