@@ -7,25 +7,28 @@ use anyhow::{bail, Context, Result};
 
 use crate::cli::TextSource;
 
-/// What a command was given to embed: text, or a picture's bytes.
+/// What a command was given to embed: text, or the bytes of a picture or a sound.
 pub enum Query {
     /// Text.
     Text(String),
-    /// An encoded picture.
-    Picture(Vec<u8>),
+    /// An encoded picture or sound.
+    Binary(Vec<u8>),
 }
 
-/// The text or picture from `-c`, `-i FILE` or standard input. Input read from a file or
-/// standard input is a picture when `binary` is set or when its first bytes say it is one
-/// (JPEG, PNG, WebP, GIF); it is text otherwise.
+/// The text, picture or sound from `-c`, `-i FILE` or standard input. Input read from a file or
+/// standard input is binary when `binary` is set or when its first bytes say it is a picture
+/// (JPEG, PNG, WebP, GIF) or a sound (WAV, FLAC, MP3, Ogg); it is text otherwise.
 pub fn read_query(source: &TextSource, binary: bool) -> Result<Query> {
     if source.content.is_none() {
         let (bytes, origin) = read_bytes(source)?;
-        if binary || emb::pictures::format_of(&bytes).is_some() {
+        if binary
+            || emb::pictures::format_of(&bytes).is_some()
+            || emb::audio::format_of(&bytes).is_some()
+        {
             if bytes.is_empty() {
                 bail!("{origin} is empty (0 bytes): there is nothing to embed");
             }
-            return Ok(Query::Picture(bytes));
+            return Ok(Query::Binary(bytes));
         }
         let text = decode(bytes, &origin)?;
         if text.trim().is_empty() {

@@ -14,7 +14,9 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("EMB_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                // symphonia logs what it tried while probing a file; emb's own error says what
+                // was wrong with it.
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,symphonia=off")),
         )
         .with_writer(std::io::stderr)
         .without_time()

@@ -800,6 +800,10 @@ impl VisionTower {
 }
 
 impl PictureModel for ClipModel {
+    fn info(&self) -> &ModelInfo {
+        &self.info
+    }
+
     fn prepare_rgb(&self, picture: &Rgb) -> Result<PreparedPicture> {
         let ready = self.preprocess(picture);
         Ok(PreparedPicture {

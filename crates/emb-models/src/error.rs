@@ -70,6 +70,9 @@ pub enum ModelError {
     /// An input is not a picture emb can read (or is too large to).
     #[error("cannot read the picture: {0}")]
     Picture(String),
+    /// An input is not a sound emb can read.
+    #[error("cannot read the sound: {0}")]
+    Sound(String),
     /// A model was given a kind of input it does not take.
     #[error("{model} cannot embed {kind}: {hint}")]
     WrongInput {

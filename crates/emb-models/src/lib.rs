@@ -17,6 +17,7 @@
 #![warn(missing_docs)]
 
 mod attention;
+pub mod audio;
 mod bert;
 mod clip;
 mod error;
@@ -32,6 +33,7 @@ mod sentence_transformer;
 mod tensors;
 mod word_vectors;
 
+pub use audio::AudioModel;
 pub use clip::{clip_folder, ClipModel};
 pub use emb_words;
 pub use error::{ModelError, Result};
@@ -53,6 +55,9 @@ pub struct PreparedPicture {
 /// caller can prepare many pictures in parallel, set aside the ones that fail, and embed the rest
 /// in batches.
 pub trait PictureModel: Send + Sync {
+    /// What the model is.
+    fn info(&self) -> &ModelInfo;
+
     /// Decodes an encoded picture (JPEG, PNG, WebP, GIF) and readies it for the model.
     fn prepare_picture(&self, bytes: &[u8]) -> Result<PreparedPicture> {
         self.prepare_rgb(&pictures::decode(bytes)?)
@@ -85,6 +90,32 @@ pub fn embed_picture_bytes(
         })
         .collect::<Result<_>>()?;
     model.embed_pictures(&prepared)
+}
+
+/// Loads the picture model `name` (CLIP, a ResNet, or `pixels:...`), as `locator` says; a text
+/// model is refused.
+pub fn load_picture_model(name: &str, locator: &Locator) -> Result<Box<dyn PictureModel>> {
+    if name.starts_with(pixels::PREFIX) {
+        return Ok(Box::new(PixelModel::parse(name)?));
+    }
+    let located = locator.locate(name)?;
+    let shown = match located.source {
+        Source::Path => name,
+        _ => located.id.as_str(),
+    };
+    if clip_folder(&located.path).is_some() {
+        Ok(Box::new(ClipModel::load(&located.path, shown)?))
+    } else if resnet_folder(&located.path) {
+        Ok(Box::new(ResnetModel::load(&located.path, shown)?))
+    } else {
+        Err(ModelError::WrongInput {
+            model: shown.to_owned(),
+            kind: "pictures".into(),
+            hint: "sounds are embedded as spectrogram pictures, so audio: needs a picture \
+                   model: a CLIP model, a ResNet or pixels:WxH:gray (e.g. audio:clip-ViT-B-32)"
+                .into(),
+        })
+    }
 }
 
 /// Embeds `inputs`, which must all be pictures, with `model` (named `name` in errors): the
@@ -126,6 +157,9 @@ pub(crate) fn parallelism() -> gemm::Parallelism {
 pub fn load(name: &str, locator: &Locator) -> Result<Box<dyn emb_core::Embedder>> {
     if name.starts_with(pixels::PREFIX) {
         return Ok(Box::new(PixelModel::parse(name)?));
+    }
+    if let Some(picture_model) = name.strip_prefix(audio::PREFIX) {
+        return Ok(Box::new(AudioModel::new(load_picture_model(picture_model, locator)?)));
     }
     let located = locator.locate(name)?;
     let shown = match located.source {

@@ -80,6 +80,10 @@ impl PixelModel {
 }
 
 impl PictureModel for PixelModel {
+    fn info(&self) -> &ModelInfo {
+        &self.info
+    }
+
     fn prepare_rgb(&self, picture: &Rgb) -> Result<PreparedPicture> {
         let mut picture = picture.clone();
         if self.grey {

@@ -510,6 +510,10 @@ impl ResnetModel {
 }
 
 impl PictureModel for ResnetModel {
+    fn info(&self) -> &ModelInfo {
+        &self.info
+    }
+
     fn prepare_picture(&self, bytes: &[u8]) -> Result<PreparedPicture> {
         self.prepare_rgb(&pictures::decode(bytes)?)
     }

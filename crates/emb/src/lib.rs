@@ -62,7 +62,7 @@ pub use emb_index::exact::VectorFile;
 pub use emb_index::hnsw::{Info as IndexInfo, Quantization};
 pub use emb_index::{Query, VectorIndex};
 pub use emb_models::resolve::{hub_id, Located, Locator, Source};
-pub use emb_models::{pictures, Embedded, ModelError, ModelInfo, PictureModel, TokenReport};
+pub use emb_models::{audio, pictures, Embedded, ModelError, ModelInfo, PictureModel, TokenReport};
 pub use emb_plot as plot;
 pub use error::{Error, Result};
 pub use index::{IndexSettings, IndexState, IndexStatus, IndexSync};

@@ -1,7 +1,7 @@
 //! [`Model`]: a loaded embedding model.
 
 use emb_models::{
-    ClipModel, Located, Locator, ModelError, PictureModel, PixelModel, ResnetModel,
+    AudioModel, ClipModel, Located, Locator, ModelError, PictureModel, PixelModel, ResnetModel,
     SentenceTransformer, Tokenized, WordVectorModel,
 };
 
@@ -32,6 +32,7 @@ enum Inner {
     Clip(ClipModel),
     Pixels(PixelModel),
     Resnet(ResnetModel),
+    Audio(AudioModel),
 }
 
 impl Inner {
@@ -54,17 +55,23 @@ impl Inner {
             Self::Clip(model) => model.info(),
             Self::Pixels(model) => model.info(),
             Self::Resnet(model) => model.info(),
+            Self::Audio(model) => PictureModel::info(model),
         }
     }
 
     /// The error for text given to a model that takes only pictures.
     fn no_text(&self) -> crate::Error {
+        let hint = if matches!(self, Self::Audio(_)) {
+            "it embeds sounds (give a WAV, FLAC, MP3 or Ogg file with -i, or --files DIR GLOB \
+             --binary)"
+        } else {
+            "it embeds pictures (give a picture file with -i, or --files DIR GLOB --binary); \
+             for text in the same space as pictures use a CLIP model"
+        };
         ModelError::WrongInput {
             model: self.info().name.clone(),
             kind: "text".into(),
-            hint: "it embeds pictures (give a picture file with -i, or --files DIR GLOB \
-                   --binary); for text in the same space as pictures use a CLIP model"
-                .into(),
+            hint: hint.into(),
         }
         .into()
     }
@@ -74,7 +81,7 @@ impl Inner {
     fn prompt(&self, prompt: Option<&str>, name: Option<&str>) -> Result<Option<String>> {
         match self {
             Self::Transformer(model) => Ok(model.resolve_prompt(prompt, name)?),
-            Self::Words(_) | Self::Clip(_) | Self::Pixels(_) | Self::Resnet(_) => {
+            Self::Words(_) | Self::Clip(_) | Self::Pixels(_) | Self::Resnet(_) | Self::Audio(_) => {
                 match (prompt, name) {
                     (Some(prompt), _) => Ok(Some(prompt.to_owned())),
                     (None, Some(name)) => Err(emb_models::ModelError::UnknownPrompt {
@@ -107,6 +114,16 @@ impl Model {
                 source: emb_models::Source::Path,
             };
             return Ok(Self { located, inner: Inner::Pixels(model) });
+        }
+        if let Some(picture_model) = name.strip_prefix(emb_models::audio::PREFIX) {
+            let model = AudioModel::new(emb_models::load_picture_model(picture_model, locator)?);
+            let info = PictureModel::info(&model);
+            let located = Located {
+                id: info.name.clone(),
+                path: info.path.clone(),
+                source: emb_models::Source::Path,
+            };
+            return Ok(Self { located, inner: Inner::Audio(model) });
         }
         let located = locator.locate(name)?;
         let display_name = match located.source {
@@ -174,33 +191,37 @@ impl Model {
                     .collect();
                 Ok(model.embed_texts(&prompted)?)
             }
-            Inner::Pixels(_) | Inner::Resnet(_) => Err(self.inner.no_text()),
+            Inner::Pixels(_) | Inner::Resnet(_) | Inner::Audio(_) => Err(self.inner.no_text()),
         }
     }
 
-    /// The model's picture side, when it embeds pictures (CLIP, ResNet, raw pixels).
+    /// The model's picture side, when it embeds pictures (CLIP, ResNet, raw pixels) or sounds
+    /// (as spectrogram pictures).
     pub fn pictures(&self) -> Option<&dyn PictureModel> {
         match &self.inner {
             Inner::Clip(model) => Some(model),
             Inner::Pixels(model) => Some(model),
             Inner::Resnet(model) => Some(model),
+            Inner::Audio(model) => Some(model),
             Inner::Transformer(_) | Inner::Words(_) => None,
         }
     }
 
     /// Whether the model embeds text.
     pub fn takes_text(&self) -> bool {
-        !matches!(self.inner, Inner::Pixels(_) | Inner::Resnet(_))
+        !matches!(self.inner, Inner::Pixels(_) | Inner::Resnet(_) | Inner::Audio(_))
     }
 
-    /// Embeds encoded pictures (JPEG, PNG, WebP, GIF), in their order; fails on the first that
-    /// cannot be read, naming its position.
+    /// Embeds encoded pictures (JPEG, PNG, WebP, GIF), or sounds (WAV, FLAC, MP3, Ogg) for an
+    /// `audio:` model, in their order; fails on the first that cannot be read, naming its
+    /// position.
     pub fn embed_pictures(&self, pictures: &[&[u8]]) -> Result<Vec<Vector>> {
         let model = self.pictures().ok_or_else(|| ModelError::WrongInput {
             model: self.info().name.clone(),
-            kind: "pictures".into(),
-            hint: "it embeds text; use a CLIP model (e.g. -m clip-ViT-B-32) or raw pixels \
-                   (-m pixels:28x28:gray) for pictures"
+            kind: "pictures or sounds".into(),
+            hint: "it embeds text; use a CLIP model (e.g. -m clip-ViT-B-32), a ResNet or raw \
+                   pixels (-m pixels:28x28:gray) for pictures, and audio:MODEL (e.g. -m \
+                   audio:clip-ViT-B-32) for sounds"
                 .into(),
         })?;
         Ok(emb_models::embed_picture_bytes(model, pictures)?)
@@ -215,7 +236,9 @@ impl Model {
             Inner::Transformer(model) => {
                 Prepared::Tokens(model.tokenize_texts(texts, prompt.as_deref())?)
             }
-            Inner::Pixels(_) | Inner::Resnet(_) => return Err(self.inner.no_text()),
+            Inner::Pixels(_) | Inner::Resnet(_) | Inner::Audio(_) => {
+                return Err(self.inner.no_text())
+            }
             Inner::Words(_) | Inner::Clip(_) => Prepared::Texts(
                 texts
                     .iter()
@@ -251,7 +274,7 @@ impl Model {
         match &self.inner {
             Inner::Transformer(model) => Ok(model.decode(ids)?),
             Inner::Clip(model) => Ok(model.decode(ids)?),
-            Inner::Words(_) | Inner::Pixels(_) | Inner::Resnet(_) => Err(
+            Inner::Words(_) | Inner::Pixels(_) | Inner::Resnet(_) | Inner::Audio(_) => Err(
                 emb_models::ModelError::Tokenizer(format!("{} has no token ids", self.info().name))
                     .into(),
             ),
@@ -275,7 +298,7 @@ impl Model {
             Inner::Clip(model) => {
                 Ok(model.tokenize(&format!("{}{text}", prompt.unwrap_or_default()))?)
             }
-            Inner::Pixels(_) | Inner::Resnet(_) => Err(self.inner.no_text()),
+            Inner::Pixels(_) | Inner::Resnet(_) | Inner::Audio(_) => Err(self.inner.no_text()),
         }
     }
 
@@ -287,6 +310,7 @@ impl Model {
             Inner::Clip(model) => model,
             Inner::Pixels(model) => model,
             Inner::Resnet(model) => model,
+            Inner::Audio(model) => model,
         }
     }
 }

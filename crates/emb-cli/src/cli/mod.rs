@@ -198,7 +198,8 @@ pub enum Command {
 /// Which model, and how to prompt it.
 #[derive(Debug, Clone, Args)]
 pub struct ModelArgs {
-    /// The model: a short name, a hub id (org/name) or a folder path.
+    /// The model: a short name, a hub id (org/name) or a folder path; `pixels:28x28:gray` for raw
+    /// pixels; `audio:MODEL` for sounds through a picture model (audio:clip-ViT-B-32).
     /// Default: the one set with `emb models default`, else all-MiniLM-L6-v2.
     #[arg(short, long, env = "EMB_MODEL")]
     pub model: Option<String>,
@@ -240,11 +241,12 @@ pub struct EmbedArgs {
     pub id: Option<String>,
     #[command(flatten)]
     pub source: TextSource,
-    /// Read -i FILE as a picture (JPEG, PNG, WebP, GIF) for a picture model such as CLIP;
-    /// pictures are recognised by their first bytes without this.
+    /// Read -i FILE as a picture (JPEG, PNG, WebP, GIF) for a picture model such as CLIP, or a
+    /// sound (WAV, FLAC, MP3, Ogg) for an audio: model; both are recognised by their first bytes
+    /// without this.
     #[arg(long, requires = "input")]
     pub binary: bool,
-    /// Store the text (or a picture's bytes) with the vector.
+    /// Store the text (or a picture's or sound's bytes) with the vector.
     #[arg(long, requires = "collection")]
     pub store: bool,
     /// Metadata to store with the item: a JSON object.
@@ -284,7 +286,8 @@ pub struct EmbedMultiArgs {
     #[arg(long, value_name = "FILE", requires = "idx")]
     pub idx_labels: Option<PathBuf>,
     /// Embed --files as they are, not as text: pictures (JPEG, PNG, WebP, GIF) for a picture
-    /// model such as CLIP (-m clip-ViT-B-32) or raw pixels (-m pixels:28x28:gray). With --store
+    /// model such as CLIP (-m clip-ViT-B-32), a ResNet (-m resnet50) or raw pixels (-m
+    /// pixels:28x28:gray); sounds (WAV, FLAC, MP3, Ogg) for -m audio:MODEL. With --store
     /// the bytes are kept with the vector. A file that cannot be read stops the run, or with
     /// --skip-errors is reported and passed over.
     #[arg(long, requires = "files")]
@@ -352,8 +355,9 @@ pub struct SimilarArgs {
     pub id: Option<String>,
     #[command(flatten)]
     pub source: TextSource,
-    /// Read -i FILE as a picture to search with (pictures are recognised by their first bytes
-    /// without this); the collection's model must embed pictures (CLIP, raw pixels).
+    /// Read -i FILE as a picture or sound to search with (both are recognised by their first
+    /// bytes without this); the collection's model must embed them (CLIP, ResNet, raw pixels,
+    /// audio:MODEL).
     #[arg(long, requires = "input")]
     pub binary: bool,
     /// How many results.

@@ -17,7 +17,7 @@ pub fn run(arguments: &EmbedArgs) -> Result<()> {
     let (model, options) = super::load_model(&arguments.model)?;
     let text = match query {
         Query::Text(text) => text,
-        Query::Picture(bytes) => {
+        Query::Binary(bytes) => {
             let vector = model
                 .embed_pictures(&[bytes.as_slice()])
                 .with_context(|| format!("cannot embed {}", origin(&arguments.source)))?
@@ -73,7 +73,7 @@ fn store(arguments: &EmbedArgs, collection: &str, id: &str, query: Query) -> Res
     let (model, embed) = super::load_collection_model(&database, collection, &arguments.model)?;
     let content = match query {
         Query::Text(text) => emb::sources::Content::Text(text),
-        Query::Picture(bytes) => emb::sources::Content::Binary(bytes),
+        Query::Binary(bytes) => emb::sources::Content::Binary(bytes),
     };
     let item = emb::sources::Incoming {
         id: id.to_owned(),

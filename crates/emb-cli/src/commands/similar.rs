@@ -28,14 +28,17 @@ pub fn run(arguments: &SimilarArgs) -> Result<()> {
                 }
                 Target::Vector(model.embed_with(&[text], &options)?.vectors.remove(0))
             }
-            Query::Picture(bytes) => {
+            Query::Binary(bytes) => {
                 if arguments.hybrid {
-                    bail!("--hybrid ranks by words, and a picture has none: search without it");
+                    bail!(
+                        "--hybrid ranks by words, and a picture or sound has none: search \
+                         without it"
+                    );
                 }
                 let vector = model
                     .embed_pictures(&[bytes.as_slice()])
                     .with_context(|| format!("cannot search with {}", origin(&arguments.source)))?;
-                Target::Vector(vector.into_iter().next().expect("one vector per picture"))
+                Target::Vector(vector.into_iter().next().expect("one vector per input"))
             }
         }
     };
