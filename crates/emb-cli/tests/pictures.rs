@@ -364,3 +364,28 @@ fn a_resnet_embeds_a_folder_of_pictures_and_finds_each_by_itself() {
     let stderr = failure(sandbox.emb().args(["similar", "photos", "-c", "a bunny"]));
     assert!(stderr.contains("cannot embed text"), "{stderr}");
 }
+
+#[test]
+fn maps_of_stored_pictures_show_thumbnails() {
+    let sandbox = Sandbox::new();
+    success(
+        sandbox
+            .emb()
+            .args(["embed-multi", "photos", "--binary", "--store", "--files"])
+            .arg(pictures())
+            .arg("*.{jpg,png,gif,webp}")
+            .arg("-m")
+            .arg(clip()),
+    );
+    let figure = sandbox.path().join("photos.svg");
+    success(sandbox.emb().args(["plot", "photos", "-o"]).arg(&figure));
+    let svg = std::fs::read_to_string(&figure).unwrap();
+    assert!(svg.matches("<image").count() >= 2, "thumbnails are drawn");
+    assert!(svg.contains("data:image/jpeg;base64,"));
+    success(sandbox.emb().args(["plot", "photos", "--no-thumbnails", "-o"]).arg(&figure));
+    assert!(!std::fs::read_to_string(&figure).unwrap().contains("<image"));
+    let page = sandbox.path().join("photos.html");
+    success(sandbox.emb().args(["plot", "photos", "-o"]).arg(&page));
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert_eq!(html.matches("data:image/jpeg;base64,").count(), 7, "one per picture");
+}

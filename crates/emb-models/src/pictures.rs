@@ -135,6 +135,32 @@ pub fn encode_grey_png(width: usize, height: usize, pixels: &[u8]) -> Result<Vec
     Ok(png)
 }
 
+/// Encodes a picture as a baseline JPEG of `quality` (1 to 100).
+pub fn encode_jpeg(picture: &Rgb, quality: u8) -> Result<Vec<u8>> {
+    use image::ImageEncoder as _;
+    let mut jpeg = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, quality.clamp(1, 100))
+        .write_image(
+            &picture.pixels,
+            u32::try_from(picture.width).map_err(unreadable)?,
+            u32::try_from(picture.height).map_err(unreadable)?,
+            image::ExtendedColorType::Rgb8,
+        )
+        .map_err(|error| unreadable(format!("cannot encode a JPEG: {error}")))?;
+    Ok(jpeg)
+}
+
+/// `picture` made to fit in `side` x `side`, keeping its shape (never enlarged): for
+/// thumbnails.
+pub fn fit(picture: &Rgb, side: usize) -> Rgb {
+    let longest = picture.width.max(picture.height);
+    if longest <= side {
+        return picture.clone();
+    }
+    let scale = |length: usize| ((length * side) as f64 / longest as f64).round().max(1.0) as usize;
+    resize(picture, scale(picture.width), scale(picture.height), Filter::Bilinear)
+}
+
 /// A resampling filter of Pillow's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Filter {

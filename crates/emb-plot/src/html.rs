@@ -53,7 +53,8 @@ pub fn html(map: &Map, style: &Style) -> Result<String> {
 
 /// The data the script draws from: `x` and `y` per point on a grid of 0 to [`GRID`] across
 /// the longer side of the extent (`width` and `height` are the extent on that grid, y up),
-/// `ids` and `texts` per point, the `fields` (see [`field`]), the index of the field that
+/// `ids`, `texts` and `thumbnails` (data URIs, or `null` when no point has one) per point, the
+/// `fields` (see [`field`]), the index of the field that
 /// colours the map first (`colourBy`), the colours (`single`, `missing`, the `scale`'s stops)
 /// and the style's settings (`radius` and `opacity`, `null` for automatic; `showLabels`,
 /// `showLegend`).
@@ -75,6 +76,13 @@ fn data(map: &Map, style: &Style, colour_field: Option<usize>) -> Value {
             .iter()
             .map(|point| point.text.as_deref().map(|content| text::truncate(&text::one_line(content), TEXT_LIMIT)))
             .collect::<Vec<_>>(),
+        // A data URI per point, or null; null for the whole when no point has a picture.
+        "thumbnails": map.points.iter().any(|point| point.thumbnail.is_some()).then(|| {
+            map.points
+                .iter()
+                .map(|point| point.thumbnail.as_ref().map(crate::Thumbnail::data_uri))
+                .collect::<Vec<_>>()
+        }),
         "fields": fields,
         "colourBy": colour_field,
         "single": colour::SINGLE.to_string(),
@@ -265,6 +273,21 @@ mod tests {
         assert_eq!(data["texts"][0], "</script><script>alert(1)</script> <!-- &");
         assert_eq!(data["ids"][1], "{{data}}\u{2028}");
         assert!(!page.contains('\u{2028}'));
+    }
+
+    #[test]
+    fn thumbnails_go_to_the_page_as_data_uris() {
+        let mut with = map(3);
+        assert_eq!(embedded(&html(&with, &Style::default()).unwrap())["thumbnails"], Value::Null);
+        with.points[1].thumbnail = Some(crate::Thumbnail {
+            bytes: b"\xFF\xD8jpeg".to_vec(),
+            media_type: "image/jpeg".to_owned(),
+            width: 8,
+            height: 8,
+        });
+        let data = embedded(&html(&with, &Style::default()).unwrap());
+        assert_eq!(data["thumbnails"][0], Value::Null);
+        assert_eq!(data["thumbnails"][1], "data:image/jpeg;base64,/9hqcGVn");
     }
 
     #[test]

@@ -60,7 +60,7 @@ mod text;
 
 pub use fonts::FONT_FAMILIES;
 pub use html::{html, TEXT_LIMIT};
-pub use map::{Field, Map, Point, Style, Values};
+pub use map::{Field, Map, Point, Style, Thumbnail, Values};
 pub use png::{png, Rendered, Warning};
 pub use svg::svg;
 

@@ -28,18 +28,53 @@ pub struct Point {
     /// The item's content, shown on hover and matched by the page's search; the page keeps
     /// its first [`crate::TEXT_LIMIT`] characters.
     pub text: Option<String>,
+    /// A small picture of the item (a photo, a sound's spectrogram): shown on hover in the
+    /// page, and drawn on the figures where there is room.
+    pub thumbnail: Option<Thumbnail>,
+}
+
+/// A small encoded picture (PNG or JPEG) of an item.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Thumbnail {
+    /// The encoded picture.
+    pub bytes: Vec<u8>,
+    /// Its media type: `image/png` or `image/jpeg`.
+    pub media_type: String,
+    /// Its width in pixels.
+    pub width: u32,
+    /// Its height in pixels.
+    pub height: u32,
+}
+
+impl Thumbnail {
+    /// The picture as a `data:` URI, for `<img src>` and SVG `<image href>`.
+    pub fn data_uri(&self) -> String {
+        use base64::Engine as _;
+        format!(
+            "data:{};base64,{}",
+            self.media_type,
+            base64::engine::general_purpose::STANDARD.encode(&self.bytes)
+        )
+    }
 }
 
 impl Point {
     /// A point with an id and coordinates and no text.
     pub fn new(id: impl Into<String>, x: f32, y: f32) -> Self {
-        Self { id: id.into(), x, y, text: None }
+        Self { id: id.into(), x, y, text: None, thumbnail: None }
     }
 
     /// Sets the content shown on hover.
     #[must_use]
     pub fn with_text(mut self, text: impl Into<String>) -> Self {
         self.text = Some(text.into());
+        self
+    }
+
+    /// Sets the picture shown on hover and drawn on figures.
+    #[must_use]
+    pub fn with_thumbnail(mut self, thumbnail: Thumbnail) -> Self {
+        self.thumbnail = Some(thumbnail);
         self
     }
 }
@@ -142,6 +177,9 @@ pub struct Style {
     /// How many categories get a colour of their own, the largest first; the rest share one
     /// grey "other". 20 by default, and at most that many colours are distinct.
     pub max_groups: usize,
+    /// Whether the figures draw the points' thumbnails (those that fit without overlapping,
+    /// framed in their point's colour); true by default. The page always shows them on hover.
+    pub show_thumbnails: bool,
 }
 
 impl Default for Style {
@@ -155,6 +193,7 @@ impl Default for Style {
             show_legend: true,
             colour_by: None,
             max_groups: 20,
+            show_thumbnails: true,
         }
     }
 }

@@ -477,6 +477,17 @@
       line.append(field.name + ': ' + value);
       tooltip.append(line);
     });
+    if (data.thumbnails && data.thumbnails[point] !== null) {
+      const picture = document.createElement('img');
+      picture.className = 'thumbnail';
+      picture.alt = data.ids[point];
+      // Small pictures (MNIST's 28x28) are enlarged as blocks of pixels rather than blurred.
+      picture.onload = () => {
+        if (picture.naturalWidth < 64 && picture.naturalHeight < 64) picture.style.imageRendering = 'pixelated';
+      };
+      picture.src = data.thumbnails[point];
+      tooltip.append(picture);
+    }
     if (data.texts[point] !== null) {
       const text = document.createElement('div');
       text.className = 'text';

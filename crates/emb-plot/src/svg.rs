@@ -141,6 +141,9 @@ fn write_document(
         unit.of_reference(1.0),
     )?;
     write_points(out, map, parts.colouring, layout)?;
+    if style.show_thumbnails {
+        write_thumbnails(out, map, parts.colouring, layout)?;
+    }
     if parts.with_text && style.show_labels {
         if let Some(field) = scene::label_field(map, parts.colour_field) {
             write_labels(out, map, field, parts.colouring, layout, fonts)?;
@@ -200,6 +203,76 @@ fn write_points(
             write!(out, r#"<circle cx="{x:.1}" cy="{y:.1}" r="{radius:.2}"/>"#)?;
         }
         writeln!(out, "</g>")?;
+    }
+    writeln!(out, "</g>")
+}
+
+/// The colour point `point` is drawn in.
+fn colour_of(colouring: &Colouring, point: usize) -> colour::Colour {
+    match colouring {
+        Colouring::Single => colour::SINGLE,
+        Colouring::Groups { entries, of_point, .. } => entries[of_point[point] as usize].colour,
+        Colouring::Numbers { fractions, .. } => fractions[point]
+            .map_or(colour::MISSING, |fraction| colour::scale(fraction.clamp(0.0, 1.0))),
+    }
+}
+
+/// The points' thumbnails, centred on their points, as many as fit without overlapping: points
+/// are tried in an order set by a hash of their ids, so the pictures spread over the map rather
+/// than crowd where the first items lie. Each is framed in its point's colour.
+fn write_thumbnails(
+    out: &mut String,
+    map: &Map,
+    colouring: &Colouring,
+    layout: &Layout,
+) -> fmt::Result {
+    let frame = layout.frame;
+    let side = (frame.width.min(frame.height) / 13.0).max(16.0);
+    let border = (side / 24.0).max(1.0);
+    let mut order: Vec<usize> =
+        (0..map.points.len()).filter(|point| map.points[*point].thumbnail.is_some()).collect();
+    if order.is_empty() {
+        return Ok(());
+    }
+    let hash = |id: &str| {
+        id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+            (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+        })
+    };
+    order.sort_by_key(|point| (hash(&map.points[*point].id), *point));
+    let mut placed: Vec<Rectangle> = Vec::new();
+    writeln!(out, r#"<g class="thumbnails">"#)?;
+    for point in order {
+        let item = &map.points[point];
+        let thumbnail = item.thumbnail.as_ref().expect("filtered for thumbnails");
+        let longest = thumbnail.width.max(thumbnail.height).max(1) as f32;
+        let width = side * thumbnail.width.max(1) as f32 / longest;
+        let height = side * thumbnail.height.max(1) as f32 / longest;
+        let (x, y) = layout.projection.apply(item.x, item.y);
+        let left = (x - width / 2.0).clamp(frame.left, (frame.right() - width).max(frame.left));
+        let top = (y - height / 2.0).clamp(frame.top, (frame.bottom() - height).max(frame.top));
+        let spot = Rectangle { left, top, width, height };
+        if placed.iter().any(|other| other.overlaps(&spot, border * 2.0)) {
+            continue;
+        }
+        placed.push(spot);
+        // Small pictures (MNIST's 28x28) are enlarged as blocks of pixels rather than blurred.
+        let rendering = if (thumbnail.width.max(thumbnail.height) as f32) * 2.0 <= side {
+            "optimizeSpeed"
+        } else {
+            "optimizeQuality"
+        };
+        writeln!(
+            out,
+            r#"<rect x="{:.1}" y="{:.1}" width="{:.1}" height="{:.1}" fill="{}"/><image x="{left:.1}" y="{top:.1}" width="{width:.1}" height="{height:.1}" preserveAspectRatio="none" image-rendering="{rendering}" href="{}"><title>{}</title></image>"#,
+            left - border,
+            top - border,
+            width + 2.0 * border,
+            height + 2.0 * border,
+            colour_of(colouring, point),
+            thumbnail.data_uri(),
+            text::escape(&item.id),
+        )?;
     }
     writeln!(out, "</g>")
 }
@@ -319,6 +392,49 @@ mod tests {
             (Some("1600"), Some("1200"))
         );
         assert!(svg.contains("other (5 groups)"));
+    }
+
+    #[test]
+    fn thumbnails_are_drawn_where_they_fit_and_never_overlap() {
+        let mut map = clusters(25, 40);
+        for (index, point) in map.points.iter_mut().enumerate() {
+            if index % 3 != 0 {
+                point.thumbnail = Some(crate::Thumbnail {
+                    bytes: vec![index as u8; 4],
+                    media_type: "image/png".to_owned(),
+                    width: 40,
+                    height: 20,
+                });
+            }
+        }
+        let style = Style { width: 800, height: 600, ..Style::default() };
+        let drawn = svg(&map, &style).unwrap();
+        let document = parse(&drawn);
+        let images: Vec<roxmltree::Node> =
+            document.descendants().filter(|node| node.has_tag_name("image")).collect();
+        // Room for some but not all 667 of them, each kept to its shape (twice as wide as high).
+        assert!(images.len() > 5 && images.len() < 300, "{} thumbnails", images.len());
+        let number = |node: &roxmltree::Node, name: &str| {
+            node.attribute(name).unwrap().parse::<f32>().unwrap()
+        };
+        let boxes: Vec<Rectangle> = images
+            .iter()
+            .map(|image| Rectangle {
+                left: number(image, "x"),
+                top: number(image, "y"),
+                width: number(image, "width"),
+                height: number(image, "height"),
+            })
+            .collect();
+        for (index, first) in boxes.iter().enumerate() {
+            assert!((first.width - 2.0 * first.height).abs() < 0.2, "{first:?}");
+            for second in &boxes[index + 1..] {
+                assert!(!first.overlaps(second, 0.0), "{first:?} overlaps {second:?}");
+            }
+        }
+        assert!(images[0].attribute("href").unwrap().starts_with("data:image/png;base64,"));
+        let without = svg(&map, &Style { show_thumbnails: false, ..style }).unwrap();
+        assert!(!without.contains("<image"));
     }
 
     #[test]

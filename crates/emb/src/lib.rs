@@ -47,6 +47,7 @@ mod items;
 mod model;
 pub mod settings;
 pub mod sources;
+pub mod thumbnails;
 pub mod transfer;
 pub mod words;
 

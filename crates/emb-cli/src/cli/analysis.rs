@@ -268,6 +268,11 @@ pub struct PlotArgs {
     /// Leave the cluster names off the map.
     #[arg(long)]
     pub no_labels: bool,
+    /// Draw no thumbnails. By default, when the items are stored pictures or sounds (embedded
+    /// with --binary --store), the figure draws as many thumbnails as fit without overlapping
+    /// and the page shows each item's on hover (of at most 10,000 items, spread evenly).
+    #[arg(long)]
+    pub no_thumbnails: bool,
     /// The title. Default: the collection's name, size and projection.
     #[arg(long)]
     pub title: Option<String>,

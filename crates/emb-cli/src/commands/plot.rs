@@ -39,6 +39,7 @@ pub fn run(arguments: &PlotArgs) -> Result<()> {
             ..ClusterSettings::default()
         },
         title: arguments.title.clone(),
+        thumbnails: !arguments.no_thumbnails,
     };
     let started = std::time::Instant::now();
     let drawn = database.map(&arguments.collection, &settings)?;
@@ -46,6 +47,7 @@ pub fn run(arguments: &PlotArgs) -> Result<()> {
         width: arguments.width,
         height: arguments.height,
         show_labels: !arguments.no_labels,
+        show_thumbnails: !arguments.no_thumbnails,
         colour_by: Some(drawn.colour_by.clone()),
         ..Style::default()
     };

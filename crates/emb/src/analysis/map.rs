@@ -3,12 +3,13 @@
 
 use std::collections::BTreeSet;
 
-use emb_plot::{Field, Map, Point};
+use emb_plot::{Field, Map, Point, Thumbnail};
 
 use super::cluster::cluster_snapshot;
 use super::project::project_snapshot;
 use super::{ClusterSettings, ProjectionMethod, ProjectionSettings};
-use crate::{Database, Error, Result};
+use crate::thumbnails::{Shrinker, MAX_THUMBNAILS};
+use crate::{Database, Error, Result, Snapshot};
 
 /// Categorical metadata fields with more distinct values than this are not offered for colour.
 const MAX_CATEGORIES: usize = 40;
@@ -34,6 +35,9 @@ pub struct MapSettings {
     pub clusters: ClusterSettings,
     /// The title. Default: the collection's name and size.
     pub title: Option<String>,
+    /// Whether stored pictures and sounds (`content_blob`) get thumbnails (at most
+    /// [`crate::thumbnails::MAX_THUMBNAILS`], spread over the collection). Default: true.
+    pub thumbnails: bool,
 }
 
 impl Default for MapSettings {
@@ -43,6 +47,7 @@ impl Default for MapSettings {
             colour_by: ColourBy::Cluster,
             clusters: ClusterSettings::default(),
             title: None,
+            thumbnails: true,
         }
     }
 }
@@ -79,7 +84,7 @@ impl Database {
                 made
             }
         };
-        let points = (0..snapshot.len())
+        let mut points: Vec<Point> = (0..snapshot.len())
             .map(|row| {
                 let point = projection.point(row);
                 let mut drawn = Point::new(snapshot.ids[row].clone(), point[0], point[1]);
@@ -89,6 +94,11 @@ impl Database {
                 drawn
             })
             .collect();
+        if settings.thumbnails {
+            for (row, thumbnail) in self.thumbnails(collection, &snapshot)? {
+                points[row].thumbnail = Some(thumbnail);
+            }
+        }
         let mut fields = Vec::new();
         let wants_clusters = settings.colour_by == ColourBy::Cluster;
         if wants_clusters || snapshot.len() >= 3 {
@@ -130,6 +140,24 @@ impl Database {
             colour_by,
             method: projection.method,
         })
+    }
+}
+
+impl Database {
+    /// Thumbnails of the stored pictures and sounds of `collection`, by snapshot row: every
+    /// item's when there are at most [`MAX_THUMBNAILS`], else those of evenly spaced rows.
+    fn thumbnails(&self, collection: &str, snapshot: &Snapshot) -> Result<Vec<(usize, Thumbnail)>> {
+        let step = snapshot.len().div_ceil(MAX_THUMBNAILS).max(1);
+        let mut shrinker = Shrinker::new();
+        self.store().for_each(collection, "", &mut |record| {
+            if let (Some(row), Some(bytes)) = (snapshot.row_of(&record.id), record.content_blob) {
+                if row % step == 0 {
+                    shrinker.add(row, bytes);
+                }
+            }
+            Ok(())
+        })?;
+        Ok(shrinker.finish())
     }
 }
 

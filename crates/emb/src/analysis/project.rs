@@ -130,8 +130,13 @@ pub fn project_snapshot(snapshot: &Snapshot, settings: &ProjectionSettings) -> R
             (result.coordinates, Some(result.explained_variance_ratio))
         }
         ProjectionMethod::Umap => {
-            let umap_settings =
+            let mut umap_settings =
                 umap::Settings::default().dimensions(settings.dimensions).seed(settings.seed);
+            // A collection no larger than the neighbourhood: every other item is a neighbour,
+            // as umap-learn does it.
+            if rows.len() <= umap_settings.neighbours && rows.len() > settings.dimensions + 1 {
+                umap_settings = umap_settings.neighbours(rows.len() - 1);
+            }
             (umap::project(rows, &umap_settings)?.coordinates, None)
         }
         ProjectionMethod::Tsne => {
