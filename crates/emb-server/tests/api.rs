@@ -310,3 +310,36 @@ fn metrics_and_openapi_describe_the_server() {
         assert!(paths.contains_key(path), "{path} is not in /openapi.json");
     }
 }
+
+#[test]
+fn searches_of_stored_pictures_carry_thumbnails_when_asked() {
+    let served = Served::start(|_| {});
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures");
+    {
+        // A picture collection, written as `emb embed-multi --binary --store` writes it.
+        let mut database = emb::Database::open(&served.database()).unwrap();
+        let model =
+            emb::Model::load(&fixtures.join("tiny/clip-h32").display().to_string()).unwrap();
+        let items =
+            emb::sources::read_files(&fixtures.join("images"), "*.{jpg,png,gif,webp}", true)
+                .unwrap();
+        let options = emb::IngestOptions { store_content: true, ..emb::IngestOptions::default() };
+        database.ingest("photos", &model, items, &options, &mut |_| {}).unwrap();
+    }
+    let ask = |thumbnails: bool| {
+        served
+            .post(
+                "/v1/collections/photos/search",
+                &json!({"id": "photo.jpg", "k": 3, "thumbnails": thumbnails}),
+            )
+            .json()
+    };
+    let with = ask(true);
+    let hits = with["data"].as_array().unwrap();
+    assert_eq!(hits.len(), 3);
+    for hit in hits {
+        let thumbnail = hit["thumbnail"].as_str().unwrap_or_default();
+        assert!(thumbnail.starts_with("data:image/jpeg;base64,"), "{hit}");
+    }
+    assert!(ask(false)["data"][0].get("thumbnail").is_none());
+}

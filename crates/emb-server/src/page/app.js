@@ -277,6 +277,7 @@
     if (empty) showResultsMessage('loading', waiting);
     const body = view.kind === 'query' ? { text: view.text } : { id: view.id };
     body.k = Number(countSelect.value);
+    body.thumbnails = true;
     if (view.hybrid) body.hybrid = true;
     if (view.filter) body.filter = view.filter;
     const started = performance.now();
@@ -409,6 +410,17 @@
 
   function itemDetails(item) {
     const details = [];
+    if (typeof item.thumbnail === 'string') {
+      const picture = document.createElement('img');
+      picture.className = 'thumbnail';
+      picture.alt = item.id;
+      // Small pictures (MNIST's 28x28) are enlarged as blocks of pixels rather than blurred.
+      picture.onload = () => {
+        if (picture.naturalHeight < 48) picture.style.imageRendering = 'pixelated';
+      };
+      picture.src = item.thumbnail;
+      details.push(picture);
+    }
     if (typeof item.content === 'string' && item.content.trim() !== '') {
       const content = document.createElement('p');
       content.className = 'content';

@@ -32,6 +32,9 @@ pub struct SearchRequest {
     exact: bool,
     ef: Option<usize>,
     prompt_name: Option<String>,
+    /// Add a `thumbnail` (a `data:` URI) to each hit whose item is a stored picture or sound.
+    #[serde(default)]
+    thumbnails: bool,
 }
 
 /// What to look for, as the request gives it.
@@ -120,10 +123,45 @@ pub async fn search(
         ef: request.ef,
         keywords,
     };
-    let hits =
-        blocking(&state, move |state| state.database(|database| database.search(&name, &search)))
-            .await?;
+    let thumbnails = request.thumbnails;
+    let hits = blocking(&state, move |state| {
+        state.database(|database| {
+            let hits = database.search(&name, &search)?;
+            let mut data: Vec<Value> =
+                hits.iter().map(|hit| serde_json::to_value(hit).unwrap_or(Value::Null)).collect();
+            if thumbnails {
+                add_thumbnails(database, &name, &hits, &mut data)?;
+            }
+            Ok(data)
+        })
+    })
+    .await?;
     Ok(axum::Json(json!({"object": "list", "data": hits})))
+}
+
+/// Sets `thumbnail` on each of `data` (the hits as JSON) whose item has a picture or a sound in
+/// `content_blob`.
+fn add_thumbnails(
+    database: &emb::Database,
+    collection: &str,
+    hits: &[emb::Hit],
+    data: &mut [Value],
+) -> emb::Result<()> {
+    let ids: Vec<&str> = hits.iter().map(|hit| hit.id.as_str()).collect();
+    let stored: std::collections::HashMap<String, Vec<u8>> = database
+        .store()
+        .get(collection, &ids)?
+        .into_iter()
+        .filter_map(|record| Some((record.id, record.content_blob?)))
+        .collect();
+    for (hit, value) in hits.iter().zip(data) {
+        if let Some(thumbnail) =
+            stored.get(&hit.id).and_then(|bytes| emb::thumbnails::thumbnail(bytes))
+        {
+            value["thumbnail"] = Value::String(thumbnail.data_uri());
+        }
+    }
+    Ok(())
 }
 
 #[derive(Deserialize)]
