@@ -63,7 +63,7 @@ fn row(info: &ModelInfo, marker: &str, source: String) -> Vec<String> {
     vec![
         format!("{}{marker}", info.name),
         info.dimensions.to_string(),
-        info.max_seq_length.to_string(),
+        tokens(info.max_seq_length),
         info.pooling.clone(),
         if info.normalize { "yes" } else { "no" }.to_owned(),
         human_size(info.size_bytes),
@@ -96,7 +96,8 @@ fn info(name: Option<&str>, json: bool) -> Result<()> {
         ("path", info.path.display().to_string()),
         ("architecture", info.architecture.clone()),
         ("dimensions", info.dimensions.to_string()),
-        ("max tokens", info.max_seq_length.to_string()),
+        // Picture and sound models read no tokens.
+        ("max tokens", tokens(info.max_seq_length)),
         ("pooling", info.pooling.clone()),
         ("normalized", info.normalize.to_string()),
         ("prompts", prompts),
@@ -105,6 +106,15 @@ fn info(name: Option<&str>, json: bool) -> Result<()> {
         printer.line(&format!("{key:13} {value}"))?;
     }
     Ok(printer.finish()?)
+}
+
+/// A model's token limit for display: `-` for models that read no tokens.
+fn tokens(limit: usize) -> String {
+    if limit == 0 {
+        "-".to_owned()
+    } else {
+        limit.to_string()
+    }
 }
 
 fn pull(name: &str) -> Result<()> {
