@@ -317,22 +317,7 @@ impl Embedder for AudioModel {
     }
 
     fn embed_batch(&self, inputs: &[Input<'_>]) -> emb_core::Result<Vec<Vector>> {
-        let mut sounds = Vec::with_capacity(inputs.len());
-        for input in inputs {
-            match input {
-                Input::Audio(bytes) => sounds.push(*bytes),
-                other => {
-                    return Err(emb_core::Error::UnsupportedInput {
-                        model: self.info.name.clone(),
-                        kind: other.kind(),
-                    })
-                }
-            }
-        }
-        crate::embed_picture_bytes(self, &sounds).map_err(|error| emb_core::Error::Embedding {
-            model: self.info.name.clone(),
-            source: Box::new(error),
-        })
+        crate::embed_binary_inputs(self, &self.info.name, InputKind::Audio, inputs)
     }
 }
 

@@ -118,17 +118,23 @@ pub fn load_picture_model(name: &str, locator: &Locator) -> Result<Box<dyn Pictu
     }
 }
 
-/// Embeds `inputs`, which must all be pictures, with `model` (named `name` in errors): the
-/// [`emb_core::Embedder::embed_batch`] of picture-only models.
-pub(crate) fn embed_image_inputs(
+/// Embeds `inputs`, which must all be of `kind` (pictures, or sounds for `audio:` models), with
+/// `model` (named `name` in errors): the [`emb_core::Embedder::embed_batch`] of models that
+/// take encoded files.
+pub(crate) fn embed_binary_inputs(
     model: &dyn PictureModel,
     name: &str,
+    kind: emb_core::InputKind,
     inputs: &[emb_core::Input<'_>],
 ) -> emb_core::Result<Vec<emb_core::Vector>> {
-    let mut images = Vec::with_capacity(inputs.len());
+    let mut encoded = Vec::with_capacity(inputs.len());
     for input in inputs {
         match input {
-            emb_core::Input::Image(bytes) => images.push(*bytes),
+            emb_core::Input::Image(bytes) | emb_core::Input::Audio(bytes)
+                if input.kind() == kind =>
+            {
+                encoded.push(*bytes);
+            }
             other => {
                 return Err(emb_core::Error::UnsupportedInput {
                     model: name.to_owned(),
@@ -137,7 +143,7 @@ pub(crate) fn embed_image_inputs(
             }
         }
     }
-    embed_picture_bytes(model, &images).map_err(|error| emb_core::Error::Embedding {
+    embed_picture_bytes(model, &encoded).map_err(|error| emb_core::Error::Embedding {
         model: name.to_owned(),
         source: Box::new(error),
     })

@@ -140,7 +140,7 @@ impl Embedder for PixelModel {
     }
 
     fn embed_batch(&self, inputs: &[Input<'_>]) -> emb_core::Result<Vec<Vector>> {
-        crate::embed_image_inputs(self, &self.info.name, inputs)
+        crate::embed_binary_inputs(self, &self.info.name, InputKind::Image, inputs)
     }
 }
 

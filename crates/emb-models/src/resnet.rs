@@ -562,6 +562,6 @@ impl Embedder for ResnetModel {
     }
 
     fn embed_batch(&self, inputs: &[Input<'_>]) -> emb_core::Result<Vec<Vector>> {
-        crate::embed_image_inputs(self, &self.info.name, inputs)
+        crate::embed_binary_inputs(self, &self.info.name, InputKind::Image, inputs)
     }
 }
