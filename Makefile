@@ -1,5 +1,5 @@
 # make demo   build in release mode, fetch the default model, run the main job on real data
-# make test   every test (fetches the model and the evaluation data (gensim's, Fashion-MNIST), installs the Python
+# make test   every test (fetches the model, the reranker (scripts/fetch-reranker) and the evaluation data (gensim's, Fashion-MNIST), installs the Python
 #             peers the llm and openai client tests run (bench/setup-peers) and Chromium with
 #             Playwright for the page's browser test (scripts/setup-browser), and runs the tests
 #             beside a private PostgreSQL 16 with pgvector (scripts/with-postgres, from the
@@ -14,13 +14,16 @@
 
 CARGO ?= cargo
 
-.PHONY: demo test lint build build-bench model eval-data peers browser postgres sqlite-hosts bench
+.PHONY: demo test lint build build-bench model reranker eval-data peers browser postgres sqlite-hosts bench
 
 build:
 	$(CARGO) build --release -p emb-cli -p emb -p emb-sqlite --bins --examples --lib
 
 model:
 	scripts/fetch-model
+
+reranker: peers
+	scripts/fetch-reranker >/dev/null
 
 eval-data:
 	scripts/fetch-eval-data >/dev/null
@@ -41,7 +44,7 @@ postgres:
 sqlite-hosts:
 	scripts/setup-sqlite-hosts >/dev/null
 
-test: model eval-data peers browser postgres sqlite-hosts
+test: model reranker eval-data peers browser postgres sqlite-hosts
 	EMB_TEST_LLM="$$(dirname "$$(bench/setup-peers)")" EMB_TEST_BROWSER="$$(scripts/setup-browser)" \
 		EMB_TEST_SQLITE3="$$(scripts/setup-sqlite-hosts | sed -n 1p)" \
 		EMB_TEST_SQLITE_PYTHON="$$(scripts/setup-sqlite-hosts | sed -n 2p)" \

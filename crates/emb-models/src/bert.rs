@@ -103,6 +103,7 @@ pub(crate) struct Encoder {
     vocabulary: usize,
     word_embeddings: Weights,
     position_embeddings: Weights,
+    /// `[types, hidden]`: a zero row when the model has no token types.
     token_type_embeddings: Weights,
     embeddings_norm: LayerNorm,
     layers: Vec<Layer>,
@@ -114,16 +115,28 @@ pub(crate) struct PackedBatch {
     pub ids: Vec<u32>,
     /// `offsets[s]..offsets[s + 1]` are the tokens of sequence `s`; starts with 0.
     pub offsets: Vec<usize>,
+    /// The token type (segment) of each token, for sentence pairs; empty when every token is
+    /// of type 0.
+    pub types: Vec<u32>,
 }
 
 impl PackedBatch {
     pub(crate) fn new() -> Self {
-        Self { ids: Vec::new(), offsets: vec![0] }
+        Self { ids: Vec::new(), offsets: vec![0], types: Vec::new() }
     }
 
     pub(crate) fn push(&mut self, ids: &[u32]) {
         self.ids.extend_from_slice(ids);
         self.offsets.push(self.ids.len());
+    }
+
+    /// Adds a sequence whose tokens have their own types (a pair: 0 for the first text, 1
+    /// for the second).
+    pub(crate) fn push_typed(&mut self, ids: &[u32], types: &[u32]) {
+        debug_assert_eq!(ids.len(), types.len());
+        self.types.resize(self.ids.len(), 0);
+        self.types.extend_from_slice(types);
+        self.push(ids);
     }
 
     pub(crate) fn tokens(&self) -> usize {
@@ -314,7 +327,8 @@ impl Encoder {
         let width = self.hidden;
         let words = self.word_embeddings.as_slice();
         let positions = self.position_embeddings.as_slice();
-        let token_type = &self.token_type_embeddings.as_slice()[..width];
+        let token_types = self.token_type_embeddings.as_slice();
+        let type_rows = token_types.len() / width;
         let mut hidden = vec![0.0; batch.tokens() * width];
         for sequence in batch.sequences() {
             for (position, token) in sequence.enumerate() {
@@ -329,7 +343,13 @@ impl Encoder {
                 let position = position + self.position_offset;
                 row.copy_from_slice(&words[id * width..(id + 1) * width]);
                 kernels::add_assign(row, &positions[position * width..(position + 1) * width]);
-                kernels::add_assign(row, token_type);
+                let kind = batch.types.get(token).map_or(0, |&kind| kind as usize);
+                if kind >= type_rows {
+                    return Err(ModelError::Tokenizer(format!(
+                        "token type {kind} is outside the model's {type_rows} token types"
+                    )));
+                }
+                kernels::add_assign(row, &token_types[kind * width..(kind + 1) * width]);
             }
         }
         self.embeddings_norm.apply(&mut hidden, self.epsilon);

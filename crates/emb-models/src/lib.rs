@@ -20,6 +20,7 @@ mod attention;
 pub mod audio;
 mod bert;
 mod clip;
+mod cross_encoder;
 mod error;
 mod hub;
 mod kernels;
@@ -35,6 +36,7 @@ mod word_vectors;
 
 pub use audio::AudioModel;
 pub use clip::{clip_folder, ClipModel};
+pub use cross_encoder::{CrossEncoder, CrossEncoderInfo};
 pub use emb_words;
 pub use error::{ModelError, Result};
 pub use pixels::PixelModel;

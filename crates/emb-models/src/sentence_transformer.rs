@@ -27,7 +27,11 @@ const MINIMUM_BATCH_TOKENS: usize = 256;
 /// takes about `1 / (2 * threads)` of the estimated cost left, never under
 /// [`MINIMUM_BATCH_TOKENS`]), so that when batches are taken in order by `threads` workers, all
 /// finish at about the same time. `cost` estimates a sequence's work from its length.
-fn plan_batches(lengths: &[usize], threads: usize, cost: impl Fn(usize) -> f64) -> Vec<Vec<usize>> {
+pub(crate) fn plan_batches(
+    lengths: &[usize],
+    threads: usize,
+    cost: impl Fn(usize) -> f64,
+) -> Vec<Vec<usize>> {
     let mut order: Vec<usize> = (0..lengths.len()).collect();
     order.sort_by_key(|&index| std::cmp::Reverse(lengths[index]));
     let mut remaining: f64 = lengths.iter().map(|&length| cost(length)).sum();
