@@ -24,6 +24,12 @@ impl Printer {
         self.out.write_all(bytes)
     }
 
+    /// Writes `text` and shows it at once (for answers streamed as they are written).
+    pub fn stream(&mut self, text: &str) -> std::io::Result<()> {
+        self.out.write_all(text.as_bytes())?;
+        self.out.flush()
+    }
+
     /// Writes `value` as one line of JSON.
     pub fn json<T: serde::Serialize>(&mut self, value: &T) -> std::io::Result<()> {
         serde_json::to_writer(&mut self.out, value)?;

@@ -198,7 +198,11 @@ fn a_language_model_can_title_the_clusters() {
             .args(["cluster", "notes", "-k", "2", "--summary-model", "x"])
             .env("EMB_LLM_BASE_URL", "http://127.0.0.1:9/v1"),
     );
-    assert!(stderr.contains("cluster summaries failed"), "{stderr}");
+    assert!(
+        stderr
+            .contains("asking the language model at http://127.0.0.1:9/v1/chat/completions failed"),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -63,6 +63,14 @@ struct SentenceTransformersSection {
     activation_fn: Option<String>,
 }
 
+/// Whether `folder` holds a cross-encoder: its config.json names a
+/// `...ForSequenceClassification` architecture.
+pub fn cross_encoder_folder(folder: &Path) -> bool {
+    read_json::<ClassifierConfig>(&folder.join("config.json")).is_ok_and(|config| {
+        config.architectures.iter().any(|name| name.ends_with("ForSequenceClassification"))
+    })
+}
+
 impl CrossEncoder {
     /// Loads the cross-encoder in `folder` (config.json, model.safetensors, tokenizer.json),
     /// to be known as `name`.

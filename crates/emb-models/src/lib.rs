@@ -36,7 +36,7 @@ mod word_vectors;
 
 pub use audio::AudioModel;
 pub use clip::{clip_folder, ClipModel};
-pub use cross_encoder::{CrossEncoder, CrossEncoderInfo};
+pub use cross_encoder::{cross_encoder_folder, CrossEncoder, CrossEncoderInfo};
 pub use emb_words;
 pub use error::{ModelError, Result};
 pub use pixels::PixelModel;

@@ -250,6 +250,12 @@ impl SentenceTransformer {
             return Err(not_a_model("config.json is missing"));
         }
         let config = EncoderConfig::read(&config_path)?;
+        if crate::cross_encoder_folder(&transformer_folder) {
+            return Err(not_a_model(
+                "it is a cross-encoder, which scores query/passage pairs rather than embedding \
+                 texts: re-rank with it (`emb rerank --reranker NAME`, `emb ask --rerank`)",
+            ));
+        }
         let weights_path = transformer_folder.join("model.safetensors");
         if !weights_path.is_file() {
             let problem = if transformer_folder.join("pytorch_model.bin").is_file() {

@@ -53,9 +53,9 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    /// A language model endpoint asked for cluster summaries failed.
-    #[error("asking {url} for cluster summaries failed: {problem}")]
-    Summary {
+    /// A language model's chat endpoint failed (cluster summaries, `emb ask`).
+    #[error("asking the language model at {url} failed: {problem}")]
+    Chat {
         /// The endpoint.
         url: String,
         /// What went wrong.

@@ -38,6 +38,7 @@
 #![warn(missing_docs)]
 
 pub mod analysis;
+pub mod chat;
 mod database;
 mod error;
 pub mod evaluate;
@@ -45,6 +46,7 @@ mod index;
 mod ingest;
 mod items;
 mod model;
+pub mod retrieve;
 pub mod settings;
 pub mod sources;
 pub mod thumbnails;

@@ -317,6 +317,20 @@ impl Model {
 
 /// Loads the model folder at `path` just to describe it (dimensions, pooling, size, ...).
 pub fn describe(path: &std::path::Path, name: &str) -> Result<ModelInfo> {
+    if emb_models::cross_encoder_folder(path) {
+        let info = emb_models::CrossEncoder::load(path, name)?.info().clone();
+        return Ok(ModelInfo {
+            name: info.name,
+            path: info.path,
+            architecture: info.architecture,
+            dimensions: 1,
+            max_seq_length: info.max_length,
+            pooling: "reranker".to_owned(),
+            normalize: false,
+            prompts: std::collections::BTreeMap::new(),
+            size_bytes: info.size_bytes,
+        });
+    }
     Ok(Inner::load(path, name)?.info().clone())
 }
 

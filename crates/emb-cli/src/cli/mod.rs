@@ -6,10 +6,12 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod analysis;
+mod rag;
 mod serve;
 mod words;
 
 pub use analysis::*;
+pub use rag::*;
 pub use serve::*;
 pub use words::*;
 
@@ -59,6 +61,27 @@ pub enum Command {
     /// Example: emb related docs -n 5 --store
     #[command(verbatim_doc_comment)]
     Related(RelatedArgs),
+    /// Answer a question from a collection's passages with a language model (RAG).
+    ///
+    /// Retrieves the passages nearest the question (the model's query prompt applied, if it
+    /// has one), optionally fused with keywords (--hybrid) and re-ranked (--rerank), sends them
+    /// with the question to an OpenAI-compatible chat endpoint, streams the answer and lists
+    /// the sources it was given, numbered as the answer cites them.
+    /// Examples: emb embed-multi docs --files ./notes '**/*.md' --chunk tokens:256 --store
+    ///           emb ask docs "How do I rotate the keys?" --llm-url http://localhost:11434/v1 --llm-model llama3.2
+    ///           emb ask docs "How do I rotate the keys?" --context-only
+    #[command(verbatim_doc_comment)]
+    Ask(AskArgs),
+    /// Re-rank passages for a query with a cross-encoder (ms-marco MiniLM).
+    ///
+    /// Scores each candidate together with the query, which ranks a short list better than
+    /// vectors alone. Candidates come from a collection (retrieved first, --candidates of
+    /// them) or from standard input as JSON lines with "content" or "text" (what `emb
+    /// similar` prints). Prints JSON lines {"id", "score", "content", "metadata"}, best first.
+    /// Examples: emb rerank docs -q "rotate the keys" -n 5
+    ///           emb similar docs -c "rotate the keys" -n 50 | emb rerank -q "rotate the keys"
+    #[command(verbatim_doc_comment)]
+    Rerank(RerankArgs),
     /// List, inspect, delete, export and import collections.
     #[command(subcommand)]
     Collections(CollectionsCommand),

@@ -1,5 +1,6 @@
 //! One file per command; [`run`] dispatches.
 
+mod ask;
 mod classify;
 mod cluster;
 mod collections;
@@ -14,6 +15,7 @@ mod plot;
 mod project;
 mod recommend;
 mod related;
+mod rerank;
 mod score;
 mod serve;
 mod similar;
@@ -33,6 +35,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::EmbedMulti(arguments) => embed_multi::run(&arguments),
         Command::Similar(arguments) => similar::run(&arguments),
         Command::Related(arguments) => related::run(&arguments),
+        Command::Ask(arguments) => ask::run(&arguments),
+        Command::Rerank(arguments) => rerank::run(&arguments),
         Command::Index(command) => index::run(command),
         Command::Collections(command) => collections::run(command),
         Command::Tokens(arguments) => tokens::run(&arguments),

@@ -2,10 +2,10 @@
 //! llama.cpp's server, Ollama, vLLM, ...), for when distinctive words are not enough.
 
 use std::fmt::Write as _;
-use std::time::Duration;
 
 use super::Cluster;
-use crate::{Error, Result};
+use crate::chat::{variable, ChatEndpoint, Message};
+use crate::Result;
 
 /// Where and how to ask.
 #[derive(Clone, Debug)]
@@ -26,7 +26,6 @@ pub struct SummarySettings {
 impl SummarySettings {
     /// Settings for `model`, with the endpoint and key from the environment.
     pub fn from_environment(model: &str) -> Self {
-        let variable = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
         Self {
             base_url: variable("EMB_LLM_BASE_URL")
                 .unwrap_or_else(|| "https://api.openai.com/v1".into()),
@@ -57,41 +56,16 @@ fn prompt(cluster: &Cluster, settings: &SummarySettings) -> String {
 
 /// A title for each cluster, in order, from the endpoint.
 pub fn summarise(clusters: &[Cluster], settings: &SummarySettings) -> Result<Vec<String>> {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_connect(Some(Duration::from_secs(10)))
-        .timeout_recv_response(Some(Duration::from_secs(120)))
-        .http_status_as_error(false)
-        .build()
-        .into();
-    let url = format!("{}/chat/completions", settings.base_url.trim_end_matches('/'));
-    let failure = |problem: String| Error::Summary { url: url.clone(), problem };
+    let endpoint = ChatEndpoint {
+        base_url: settings.base_url.clone(),
+        model: settings.model.clone(),
+        api_key: settings.api_key.clone(),
+    };
     clusters
         .iter()
         .map(|cluster| {
-            let body = serde_json::json!({
-                "model": settings.model,
-                "messages": [{"role": "user", "content": prompt(cluster, settings)}],
-                "temperature": 0,
-            });
-            let mut request = agent.post(&url);
-            if let Some(key) = &settings.api_key {
-                request = request.header("Authorization", &format!("Bearer {key}"));
-            }
-            let mut response =
-                request.send_json(&body).map_err(|error| failure(error.to_string()))?;
-            let status = response.status();
-            let reply: serde_json::Value = response.body_mut().read_json().map_err(|error| {
-                failure(format!("HTTP {status}, and the reply is not JSON: {error}"))
-            })?;
-            if !status.is_success() {
-                return Err(failure(format!("HTTP {status}: {reply}")));
-            }
-            reply["choices"][0]["message"]["content"]
-                .as_str()
-                .map(|title| title.trim().trim_matches('"').to_owned())
-                .ok_or_else(|| {
-                    failure(format!("no choices[0].message.content in the reply: {reply}"))
-                })
+            let reply = endpoint.complete(&[Message::new("user", prompt(cluster, settings))])?;
+            Ok(reply.trim().trim_matches('"').to_owned())
         })
         .collect()
 }
