@@ -561,6 +561,14 @@ impl ClipModel {
         })
     }
 
+    /// A function counting the tokens of a piece of text, special tokens not counted.
+    pub fn token_counter(&self) -> impl Fn(&str) -> usize + Send + Sync + 'static {
+        let tokenizer = self.tokenizer.clone();
+        move |text: &str| {
+            tokenizer.encode(text.to_lowercase(), false).map_or(0, |encoding| encoding.len())
+        }
+    }
+
     /// The text of token ids, special tokens left out.
     pub fn decode(&self, ids: &[u32]) -> Result<String> {
         self.tokenizer.decode(ids, true).map_err(|error| ModelError::Tokenizer(error.to_string()))

@@ -377,6 +377,17 @@ impl SentenceTransformer {
         (kept, true)
     }
 
+    /// A function counting the tokens of a piece of text as this model's tokenizer splits it,
+    /// special tokens not counted (for cutting documents into chunks that fit).
+    pub fn token_counter(&self) -> impl Fn(&str) -> usize + Send + Sync + 'static {
+        let tokenizer = self.tokenizer.clone();
+        let lowercase = self.lowercase;
+        move |text: &str| {
+            let text = if lowercase { text.to_lowercase() } else { text.to_owned() };
+            tokenizer.encode(text, false).map_or(0, |encoding| encoding.len())
+        }
+    }
+
     /// Tokenizes `text` as the model would, without truncating, and reports where it would be cut.
     pub fn tokenize(&self, text: &str, prompt: Option<&str>) -> Result<TokenReport> {
         let encoding = self.encode(vec![self.prepare(text, prompt)])?.pop().unwrap_or_default();

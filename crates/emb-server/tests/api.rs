@@ -320,9 +320,12 @@ fn searches_of_stored_pictures_carry_thumbnails_when_asked() {
         let mut database = emb::Database::open(&served.database()).unwrap();
         let model =
             emb::Model::load(&fixtures.join("tiny/clip-h32").display().to_string()).unwrap();
-        let items =
-            emb::sources::read_files(&fixtures.join("images"), "*.{jpg,png,gif,webp}", true)
-                .unwrap();
+        let items = emb::sources::read_files(
+            &fixtures.join("images"),
+            "*.{jpg,png,gif,webp}",
+            &emb::sources::FileOptions { binary: true, ..Default::default() },
+        )
+        .unwrap();
         let options = emb::IngestOptions { store_content: true, ..emb::IngestOptions::default() };
         database.ingest("photos", &model, items, &options, &mut |_| {}).unwrap();
     }

@@ -40,6 +40,7 @@
 pub mod analysis;
 pub mod chat;
 mod database;
+pub mod documents;
 mod error;
 pub mod evaluate;
 mod index;
@@ -71,7 +72,7 @@ pub use error::{Error, Result};
 pub use index::{IndexSettings, IndexState, IndexStatus, IndexSync};
 pub use ingest::{content_hash, IngestOptions, IngestReport};
 pub use items::VectorItem;
-pub use model::{describe, register_word_vectors, EmbedOptions, Model, Prepared};
+pub use model::{describe, register_word_vectors, EmbedOptions, Model, Prepared, TokenCounter};
 
 /// The cosine similarity of every vector in `left` with every vector in `right`.
 pub fn similarity<A: AsRef<[f32]>, B: AsRef<[f32]>>(left: &[A], right: &[B]) -> Vec<Vec<f32>> {

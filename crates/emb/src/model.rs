@@ -7,6 +7,9 @@ use emb_models::{
 
 use crate::{Embedded, ModelInfo, Result, TokenReport, Vector};
 
+/// Counts the tokens of a piece of text (see [`Model::token_counter`]).
+pub type TokenCounter = std::sync::Arc<dyn Fn(&str) -> usize + Send + Sync>;
+
 /// Options for one embedding call.
 #[derive(Debug, Clone, Default)]
 pub struct EmbedOptions {
@@ -300,6 +303,29 @@ impl Model {
             }
             Inner::Pixels(_) | Inner::Resnet(_) | Inner::Audio(_) => Err(self.inner.no_text()),
         }
+    }
+
+    /// A function counting the tokens of a piece of text as this model splits it (special
+    /// tokens not counted; words for word vectors), for chunking documents to fit it.
+    pub fn token_counter(&self) -> Result<TokenCounter> {
+        Ok(match &self.inner {
+            Inner::Transformer(model) => std::sync::Arc::new(model.token_counter()),
+            Inner::Clip(model) => std::sync::Arc::new(model.token_counter()),
+            Inner::Words(_) => std::sync::Arc::new(|text: &str| text.split_whitespace().count()),
+            Inner::Pixels(_) | Inner::Resnet(_) | Inner::Audio(_) => {
+                return Err(self.inner.no_text())
+            }
+        })
+    }
+
+    /// The most tokens of text that fit the model with `options`' prompt and the special tokens
+    /// around it, or `None` when the model takes any length (word vectors).
+    pub fn token_budget(&self, options: &EmbedOptions) -> Result<Option<usize>> {
+        let report = self.tokenize("", options)?;
+        if report.max_seq_length == 0 {
+            return Ok(None);
+        }
+        Ok(Some(report.max_seq_length.saturating_sub(report.ids.len())))
     }
 
     /// The model as an [`Embedder`](crate::Embedder), for code generic over models.

@@ -145,3 +145,80 @@ impl Database {
         Ok(reranked)
     }
 }
+
+/// A question whose answer is known: the id of the item that answers it, or the `source` (in
+/// metadata) of the chunks that do.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct Question {
+    /// The question.
+    pub question: String,
+    /// The id or source that answers it.
+    pub answer: String,
+}
+
+/// How well one way of retrieving found the answers.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct RetrievalScore {
+    /// How many questions were asked.
+    pub questions: usize,
+    /// The share of questions with an answering passage among the first `k`.
+    pub recall: f64,
+    /// The mean over questions of 1 / rank of the first answering passage among the first 10
+    /// (0 when none is), MRR@10.
+    pub mrr: f64,
+    /// Milliseconds per question, embedding and re-ranking included.
+    pub milliseconds: f64,
+}
+
+/// Whether `hit` answers a question whose answer is `answer`.
+fn answers(hit: &Hit, answer: &str) -> bool {
+    hit.id == answer
+        || hit
+            .metadata
+            .as_ref()
+            .and_then(|metadata| metadata.get("source"))
+            .and_then(|source| source.as_str())
+            .is_some_and(|source| source == answer)
+}
+
+impl Database {
+    /// Asks `questions` of `collection` as `retrieval` says (its `count` is raised to 10 for
+    /// MRR@10) and scores the answers: recall@`k` and MRR@10.
+    pub fn evaluate_retrieval(
+        &self,
+        collection: &str,
+        model: &Model,
+        options: &EmbedOptions,
+        questions: &[Question],
+        retrieval: &Retrieval<'_>,
+        k: usize,
+    ) -> Result<RetrievalScore> {
+        let settings = Retrieval {
+            count: k.max(10),
+            hybrid: retrieval.hybrid,
+            reranker: retrieval.reranker,
+            candidates: retrieval.candidates,
+            filter: retrieval.filter.clone(),
+            prefix: retrieval.prefix.clone(),
+        };
+        let started = std::time::Instant::now();
+        let (mut found, mut reciprocal) = (0_usize, 0.0);
+        for question in questions {
+            let hits = self.retrieve(collection, model, options, &question.question, &settings)?;
+            let rank = hits.iter().position(|hit| answers(hit, &question.answer));
+            if rank.is_some_and(|rank| rank < k) {
+                found += 1;
+            }
+            if let Some(rank) = rank.filter(|&rank| rank < 10) {
+                reciprocal += 1.0 / (rank + 1) as f64;
+            }
+        }
+        let count = questions.len().max(1) as f64;
+        Ok(RetrievalScore {
+            questions: questions.len(),
+            recall: found as f64 / count,
+            mrr: reciprocal / count,
+            milliseconds: started.elapsed().as_secs_f64() * 1000.0 / count,
+        })
+    }
+}

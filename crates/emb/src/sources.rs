@@ -298,10 +298,20 @@ fn json_array(mut reader: Box<dyn BufRead + Send>, columns: Columns) -> Items {
     }))
 }
 
+/// How [`read_files`] reads files.
+#[derive(Debug, Clone, Default)]
+pub struct FileOptions {
+    /// Take each file's bytes as they are (pictures, sounds). Default: extract text.
+    pub binary: bool,
+    /// How text is extracted: Markdown, HTML and PDF by their extension, other files as plain
+    /// text in whatever encoding they are in; binary and oversized files are problems.
+    pub extract: emb_docs::extract::ExtractOptions,
+}
+
 /// Every file under `folder` whose path relative to it matches `pattern` (a glob such as
-/// `**/*.md`), in path order; the id of each is its relative path with `/` separators. Files are
-/// UTF-8 text, or with `binary` their bytes as they are (pictures).
-pub fn read_files(folder: &Path, pattern: &str, binary: bool) -> Result<Items, Problem> {
+/// `**/*.md`), in path order; the id of each is its relative path with `/` separators. Each is
+/// its extracted text (see [`FileOptions`]), or with `binary` its bytes as they are.
+pub fn read_files(folder: &Path, pattern: &str, options: &FileOptions) -> Result<Items, Problem> {
     let matcher = globset::GlobBuilder::new(pattern)
         .literal_separator(true)
         .build()
@@ -328,21 +338,16 @@ pub fn read_files(folder: &Path, pattern: &str, binary: bool) -> Result<Items, P
             paths.push((id, entry.path().to_owned()));
         }
     }
+    let options = options.clone();
     Ok(Box::new(paths.into_iter().map(move |(id, path)| {
         let origin = path.display().to_string();
-        let bytes =
-            std::fs::read(&path).map_err(|error| Problem::at(origin.clone(), error.to_string()))?;
-        if binary {
+        if options.binary {
+            let bytes = std::fs::read(&path)
+                .map_err(|error| Problem::at(origin.clone(), error.to_string()))?;
             return Ok(Incoming { id, content: Content::Binary(bytes), metadata: None, origin });
         }
-        let text = String::from_utf8(bytes).map_err(|error| Problem {
-            origin: origin.clone(),
-            id: Some(id.clone()),
-            cause: format!(
-                "not valid UTF-8: invalid byte at offset {}",
-                error.utf8_error().valid_up_to()
-            ),
-        })?;
+        let text = crate::documents::read_document(&path, &options.extract)
+            .map_err(|cause| Problem { origin: origin.clone(), id: Some(id.clone()), cause })?;
         Ok(Incoming { id, content: Content::Text(text), metadata: None, origin })
     })))
 }

@@ -82,6 +82,14 @@ pub enum Command {
     ///           emb similar docs -c "rotate the keys" -n 50 | emb rerank -q "rotate the keys"
     #[command(verbatim_doc_comment)]
     Rerank(RerankArgs),
+    /// Measure retrieval on questions with known answers: recall@k and MRR@10 of vector,
+    /// hybrid and re-ranked retrieval.
+    ///
+    /// Example: python3 bench/retrieval/make-stdlib-eval.py /tmp/stdlib
+    ///          emb embed-multi stdlib --files /tmp/stdlib/docs '*.md' --chunk tokens:128 --store
+    ///          emb eval-retrieval stdlib /tmp/stdlib/questions.jsonl
+    #[command(verbatim_doc_comment)]
+    EvalRetrieval(EvalRetrievalArgs),
     /// List, inspect, delete, export and import collections.
     #[command(subcommand)]
     Collections(CollectionsCommand),
@@ -295,9 +303,36 @@ pub struct EmbedMultiArgs {
     #[arg(long, value_enum)]
     pub format: Option<TableFormat>,
     /// Embed the files under DIR whose relative path matches GLOB (e.g. '**/*.md'); the id is
-    /// the relative path. Repeatable.
+    /// the relative path. Repeatable. Markdown is embedded as it is (front matter left out),
+    /// HTML and PDF as their text, other files as plain text in whatever encoding they are in
+    /// (detected, or --encoding). A file that is binary, over --max-file-size, invalid UTF-8
+    /// or a PDF without text is reported and skipped; the others go on.
     #[arg(long, num_args = 2, value_names = ["DIR", "GLOB"], action = clap::ArgAction::Append)]
     pub files: Vec<String>,
+    /// Embed the source code under DIR function by function: the functions, methods, classes
+    /// and types of its Python, Rust, JavaScript, TypeScript and Go files (found with
+    /// tree-sitter), each an item with id PATH:NAME (Class.method for methods), content
+    /// signature + docs + body, and metadata {source, symbol, kind, language, start_line,
+    /// end_line}. .git, node_modules, target, __pycache__, venv and vendor are left out.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["input", "files", "sql", "idx"])]
+    pub code: Option<PathBuf>,
+    /// Cut long texts into chunks of at most this size, each an item: tokens:N counts the
+    /// model's own tokens (chars:N counts characters). A chunk ends at a heading, paragraph,
+    /// line or sentence where it can. Chunk ids are ID#0, ID#1, ... and their metadata
+    /// {source, chunk_index, start_line, end_line, heading}; a document that shrinks loses
+    /// its surplus chunks. Sizes over the model's maximum are lowered to it.
+    #[arg(long, value_name = "SIZE")]
+    pub chunk: Option<String>,
+    /// How much of the end of a chunk the next one repeats, in the unit of --chunk.
+    #[arg(long, default_value_t = 0, requires = "chunk")]
+    pub overlap: usize,
+    /// The encoding of --files text (a WHATWG label: utf-8, windows-1252, shift_jis,
+    /// utf-16le...). Default: detected (a byte order mark always wins).
+    #[arg(long, value_name = "LABEL")]
+    pub encoding: Option<String>,
+    /// Skip --files and --code files larger than this many bytes.
+    #[arg(long, default_value_t = 20 * 1024 * 1024, value_name = "BYTES")]
+    pub max_file_size: u64,
     /// Embed the pictures of an IDX file (MNIST's format, gzip or not), e.g. Fashion-MNIST's
     /// t10k-images-idx3-ubyte.gz, with a picture model (-m pixels:28x28:gray); the id of each is
     /// its index, and --store keeps it as a PNG.

@@ -89,3 +89,30 @@ pub struct RerankArgs {
     #[command(flatten)]
     pub database: DatabaseArgs,
 }
+
+/// `emb eval-retrieval`.
+#[derive(Debug, Args)]
+pub struct EvalRetrievalArgs {
+    /// The collection the questions are asked of (with content stored, for --hybrid and the
+    /// reranker).
+    pub collection: String,
+    /// JSON lines {"question", "answer"}: the answer is the id of the item that answers, or the
+    /// source (metadata.source) of the chunks that do. bench/retrieval/make-stdlib-eval.py
+    /// writes such a set from the Python standard library's documentation.
+    pub questions: std::path::PathBuf,
+    /// Recall is counted among the first K passages (MRR among the first 10).
+    #[arg(short, default_value_t = 5)]
+    pub k: usize,
+    /// Leave out the re-ranked rows (which need a cross-encoder).
+    #[arg(long)]
+    pub no_rerank: bool,
+    #[command(flatten)]
+    pub reranker: RerankerArgs,
+    /// Print JSON lines instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}

@@ -17,14 +17,31 @@ pub fn run(arguments: &EmbedMultiArgs) -> Result<()> {
         metadata: arguments.metadata_columns.clone(),
     };
     let (items, total) = open_items(arguments, &database, columns)?;
-    let (model, embed) =
+    let (model, mut embed) =
         super::load_collection_model(&database, &arguments.collection, &arguments.model)?;
+    let documents = arguments.chunk.is_some() || arguments.code.is_some();
+    if documents {
+        // Passages get the model's document prompt (E5's "passage: "), questions its query one.
+        embed = emb::retrieve::document_options(&model, &embed);
+    }
+    let chunker = arguments
+        .chunk
+        .as_deref()
+        .map(|size| chunker(size, arguments, &model, &embed))
+        .transpose()?;
+    let (items, total) = match &chunker {
+        Some(chunker) => (chunker.apply(items), None),
+        None => (items, total),
+    };
     let options = emb::IngestOptions {
         batch_size: arguments.batch_size,
         store_content: arguments.store,
         prefix: arguments.prefix.clone(),
         prepend: arguments.prepend.clone(),
-        skip_errors: arguments.skip_errors,
+        // A file that cannot be read is reported and passed over: the rest of a folder goes in.
+        skip_errors: arguments.skip_errors
+            || !arguments.files.is_empty()
+            || arguments.code.is_some(),
         max_text_bytes: arguments.max_text_bytes,
         embed,
         sync_index: false,
@@ -57,6 +74,16 @@ pub fn run(arguments: &EmbedMultiArgs) -> Result<()> {
         report.seen(),
         report.seen() as f64 / seconds.max(1e-9),
     );
+    if let Some(chunker) = &chunker {
+        let stale = database.delete_stale_chunks(
+            &arguments.collection,
+            &arguments.prefix,
+            &chunker.chunk_counts(),
+        )?;
+        if stale > 0 {
+            eprintln!("{stale} chunks of documents that have shrunk were deleted");
+        }
+    }
     super::sync_index(&mut database, &arguments.collection)?;
     if report.truncated > 0 {
         eprintln!(
@@ -66,6 +93,30 @@ pub fn run(arguments: &EmbedMultiArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// The chunker `--chunk SIZE` asks for, its size lowered to what fits the model.
+fn chunker(
+    size: &str,
+    arguments: &EmbedMultiArgs,
+    model: &emb::Model,
+    embed: &emb::EmbedOptions,
+) -> Result<emb::documents::Chunker> {
+    use emb::documents::ChunkSize;
+    let mut size: ChunkSize = size.parse().context("--chunk")?;
+    if let (ChunkSize::Tokens(asked), Some(budget)) = (size, model.token_budget(embed)?) {
+        if asked > budget {
+            eprintln!(
+                "note: {} takes at most {} tokens, {} of them its special tokens and prompt: \
+                 chunking to tokens:{budget}",
+                model.info().name,
+                model.info().max_seq_length,
+                model.info().max_seq_length - budget,
+            );
+            size = ChunkSize::Tokens(budget);
+        }
+    }
+    Ok(emb::documents::Chunker::new(size, arguments.overlap, model.token_counter()?)?)
 }
 
 /// The items the arguments name, and how many there are when that is cheap to know.
@@ -98,11 +149,21 @@ fn open_items(
             .map_err(|problem| anyhow::anyhow!("--idx {problem}"))?;
         return Ok((items, None));
     }
+    let extract = emb::documents::ExtractOptions {
+        encoding: arguments.encoding.clone(),
+        max_bytes: arguments.max_file_size,
+    };
+    if let Some(folder) = &arguments.code {
+        let items = emb::documents::read_code(folder, &extract)
+            .map_err(|problem| anyhow::anyhow!("--code {problem}"))?;
+        return Ok((items, None));
+    }
     if !arguments.files.is_empty() {
+        let options = sources::FileOptions { binary: arguments.binary, extract };
         let mut all: Vec<Items> = Vec::new();
         for pair in arguments.files.chunks(2) {
             all.push(
-                sources::read_files(Path::new(&pair[0]), &pair[1], arguments.binary)
+                sources::read_files(Path::new(&pair[0]), &pair[1], &options)
                     .map_err(|problem| anyhow::anyhow!("--files {problem}"))?,
             );
         }

@@ -8,6 +8,7 @@ mod dedup;
 mod embed;
 mod embed_multi;
 mod eval;
+mod eval_retrieval;
 mod index;
 mod models;
 mod outliers;
@@ -37,6 +38,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Related(arguments) => related::run(&arguments),
         Command::Ask(arguments) => ask::run(&arguments),
         Command::Rerank(arguments) => rerank::run(&arguments),
+        Command::EvalRetrieval(arguments) => eval_retrieval::run(&arguments),
         Command::Index(command) => index::run(command),
         Command::Collections(command) => collections::run(command),
         Command::Tokens(arguments) => tokens::run(&arguments),
