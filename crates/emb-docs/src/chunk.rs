@@ -94,7 +94,7 @@ pub struct Chunk {
     pub start_line: usize,
     /// The line it ends on, inclusive.
     pub end_line: usize,
-    /// The text of the nearest Markdown heading at or before its start (Markdown only).
+    /// The text of the Markdown heading its first line of body text sits under (Markdown only).
     pub heading: Option<String>,
 }
 
@@ -168,9 +168,17 @@ pub fn chunk(
         .enumerate()
         .map(|(index, (start, piece))| {
             let end = start + piece.len();
+            // The heading its first line of body text sits under (not one it opens with).
+            let mut body = start;
+            for line in piece.split_inclusive('\n') {
+                if !line.trim().is_empty() && atx_heading(line.trim_start()).is_none() {
+                    break;
+                }
+                body += line.len();
+            }
             let heading = headings
                 .iter()
-                .take_while(|(offset, _)| *offset <= start)
+                .take_while(|(offset, _)| *offset <= body.min(end.saturating_sub(1)))
                 .last()
                 .map(|(_, heading)| heading.clone());
             Chunk {

@@ -1,6 +1,6 @@
 //! Cross-encoders: a BERT encoder that reads a query and a passage together and scores how well
 //! the passage answers the query (`BertForSequenceClassification` with one label, as the
-//! ms-marco MiniLM rerankers of sentence-transformers).
+//! `ms-marco` `MiniLM` rerankers of sentence-transformers).
 //!
 //! A bi-encoder embeds query and passage apart and compares vectors, which is what makes search
 //! over millions fast; a cross-encoder attends across the two, which ranks a short list better.
@@ -179,7 +179,9 @@ impl CrossEncoder {
                     .collect();
                 let mut pooled = Vec::new();
                 self.pooler.forward(&first_tokens, members.len(), &mut pooled, Parallelism::None);
-                pooled.iter_mut().for_each(|value| *value = value.tanh());
+                for value in &mut pooled {
+                    *value = value.tanh();
+                }
                 let mut logits = Vec::new();
                 self.classifier.forward(&pooled, members.len(), &mut logits, Parallelism::None);
                 Ok(members.iter().copied().zip(logits).collect())

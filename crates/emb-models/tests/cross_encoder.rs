@@ -1,6 +1,6 @@
 //! Parity of the cross-encoder with sentence-transformers' `CrossEncoder` on a real reranker.
 //!
-//! The model comes from `scripts/fetch-reranker` (run by `make test`): an ms-marco MiniLM
+//! The model comes from `scripts/fetch-reranker` (run by `make test`): an `ms-marco` `MiniLM`
 //! cross-encoder dequantised from int8 ONNX. The reference scores come from
 //! `tests/fixtures/make-cross-encoder-reference.py`.
 

@@ -71,6 +71,7 @@ pub enum Command {
     ///           emb ask docs "How do I rotate the keys?" --llm-url http://localhost:11434/v1 --llm-model llama3.2
     ///           emb ask docs "How do I rotate the keys?" --context-only
     #[command(verbatim_doc_comment)]
+    #[allow(clippy::doc_markdown, reason = "help text, where backticks would show")]
     Ask(AskArgs),
     /// Re-rank passages for a query with a cross-encoder (ms-marco MiniLM).
     ///
@@ -81,6 +82,7 @@ pub enum Command {
     /// Examples: emb rerank docs -q "rotate the keys" -n 5
     ///           emb similar docs -c "rotate the keys" -n 50 | emb rerank -q "rotate the keys"
     #[command(verbatim_doc_comment)]
+    #[allow(clippy::doc_markdown, reason = "help text, where backticks would show")]
     Rerank(RerankArgs),
     /// Measure retrieval on questions with known answers: recall@k and MRR@10 of vector,
     /// hybrid and re-ranked retrieval.
@@ -294,6 +296,7 @@ pub struct EmbedArgs {
 
 /// `emb embed-multi`.
 #[derive(Debug, Args)]
+#[allow(clippy::doc_markdown, reason = "help text, where backticks would show")]
 pub struct EmbedMultiArgs {
     /// The collection to embed into (created if missing).
     pub collection: String,

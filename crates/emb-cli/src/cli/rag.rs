@@ -1,4 +1,5 @@
-//! Arguments of the retrieval commands: `emb ask` and `emb rerank`.
+//! Arguments of the retrieval commands: `emb ask`, `emb rerank` and `emb eval-retrieval`.
+#![allow(clippy::doc_markdown)] // help text, where backticks would show
 
 use clap::Args;
 

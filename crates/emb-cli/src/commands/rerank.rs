@@ -10,8 +10,8 @@ use crate::output::Printer;
 
 pub fn run(arguments: &RerankArgs) -> Result<()> {
     let reranker = super::ask::load_reranker(&arguments.reranker)?;
-    let hits = match &arguments.collection {
-        Some(collection) => super::ask::retrieve(
+    let hits = if let Some(collection) = &arguments.collection {
+        super::ask::retrieve(
             collection,
             &arguments.query,
             &arguments.retrieval,
@@ -19,12 +19,11 @@ pub fn run(arguments: &RerankArgs) -> Result<()> {
             &arguments.database,
             Some(&reranker),
             arguments.reranker.candidates,
-        )?,
-        None => {
-            let mut hits = reranker.rerank(&arguments.query, read_candidates()?)?;
-            hits.truncate(arguments.retrieval.number);
-            hits
-        }
+        )?
+    } else {
+        let mut hits = reranker.rerank(&arguments.query, read_candidates()?)?;
+        hits.truncate(arguments.retrieval.number);
+        hits
     };
     let mut printer = Printer::new();
     for hit in &hits {
