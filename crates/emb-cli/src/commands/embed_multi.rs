@@ -38,9 +38,10 @@ pub fn run(arguments: &EmbedMultiArgs) -> Result<()> {
         store_content: arguments.store,
         prefix: arguments.prefix.clone(),
         prepend: arguments.prepend.clone(),
-        // A file that cannot be read is reported and passed over: the rest of a folder goes in.
+        // A document that cannot be read is reported and passed over: the rest of a folder
+        // goes in. (Pictures and sounds stop the run unless --skip-errors, as they always have.)
         skip_errors: arguments.skip_errors
-            || !arguments.files.is_empty()
+            || (!arguments.files.is_empty() && !arguments.binary)
             || arguments.code.is_some(),
         max_text_bytes: arguments.max_text_bytes,
         embed,
