@@ -10,7 +10,8 @@
 # make bench  speed against sentence-transformers, llm, hnswlib, FAISS, scikit-learn and gensim (needs the Python
 #             peers: bench/setup-peers), emb serve under load (64 clients, batched and not), and
 #             PostgreSQL ingest, index and recall (bench/postgres_speed.py, a private server),
-#             CLIP pictures/s against PyTorch, and Fashion-MNIST with raw pixels (kNN accuracy, maps)
+#             CLIP pictures/s against PyTorch, Fashion-MNIST with raw pixels (kNN accuracy, maps),
+#             and retrieval recall@5 / MRR of vector, hybrid and re-ranked search (bench/retrieval/run)
 
 CARGO ?= cargo
 
@@ -58,7 +59,8 @@ lint:
 build-bench:
 	$(CARGO) build --release -p emb-bench
 
-bench: build-bench build model peers
+bench: build-bench build model reranker peers
+	bench/retrieval/run
 	python3 bench/cluster_speed.py
 	python3 bench/umap_speed.py
 	python3 bench/tsne_speed.py
