@@ -523,3 +523,100 @@ fn retrieval_is_measured_on_questions_with_known_answers() {
         assert!((0.6..=1.0).contains(&recall) && mrr > 0.4 && mrr <= 1.0, "{row}");
     }
 }
+
+#[test]
+fn models_with_prompts_get_the_document_prompt_on_chunks_and_the_query_prompt_on_questions() {
+    let sandbox = Sandbox::new();
+    // all-MiniLM-L6-v2 dressed as an E5-style model: the same files, and named prompts.
+    let model = sandbox.path().join("e5-like");
+    std::fs::create_dir_all(&model).unwrap();
+    for entry in std::fs::read_dir(common::model_folder()).unwrap() {
+        let entry = entry.unwrap();
+        std::os::unix::fs::symlink(entry.path(), model.join(entry.file_name())).unwrap();
+    }
+    std::fs::write(
+        model.join("config_sentence_transformers.json"),
+        r#"{"prompts": {"query": "query: ", "passage": "passage: "}}"#,
+    )
+    .unwrap();
+    let model = model.to_str().unwrap();
+    let notes = sandbox.path().join("notes");
+    std::fs::create_dir_all(&notes).unwrap();
+    std::fs::write(notes.join("a.md"), "# Backups\n\nBackups are kept for thirty days.\n").unwrap();
+    std::fs::write(notes.join("b.md"), "# Deploys\n\nDeployments go out on Tuesdays.\n").unwrap();
+    success(sandbox.emb().args([
+        "embed-multi",
+        "notes",
+        "-m",
+        model,
+        "--files",
+        notes.to_str().unwrap(),
+        "*.md",
+        "--chunk",
+        "tokens:64",
+        "--store",
+    ]));
+    let (stdout, _) =
+        success(sandbox.emb().args(["collections", "export", "notes", "--format", "jsonl"]));
+    let stored = json_lines(&stdout);
+    let chunk = stored.iter().find(|item| item["id"] == "a.md#0").unwrap();
+    let embed = |prompt_name: &str, text: &str| -> Vec<f64> {
+        let (stdout, _) = success(sandbox.emb().args([
+            "embed",
+            "-m",
+            model,
+            "--prompt-name",
+            prompt_name,
+            "-c",
+            text,
+        ]));
+        serde_json::from_str(&stdout).unwrap()
+    };
+    let stored_vector: Vec<f64> = chunk["embedding"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|value| value.as_f64().unwrap())
+        .collect();
+    let passage = embed("passage", chunk["content"].as_str().unwrap());
+    let difference =
+        stored_vector.iter().zip(&passage).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+    assert!(difference < 1e-6, "the chunk was embedded with the passage prompt ({difference})");
+
+    let question = "How long are backups kept?";
+    let (stdout, _) = success(sandbox.emb().args([
+        "ask",
+        "notes",
+        question,
+        "--context-only",
+        "--json",
+        "-n",
+        "2",
+    ]));
+    let context: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let (stdout, _) = success(sandbox.emb().args([
+        "similar",
+        "notes",
+        "-c",
+        question,
+        "-n",
+        "2",
+        "--prompt-name",
+        "query",
+    ]));
+    let similar = json_lines(&stdout);
+    for (source, hit) in context["sources"].as_array().unwrap().iter().zip(&similar) {
+        assert_eq!(source["id"], hit["id"]);
+        let (asked, searched) = (source["score"].as_f64().unwrap(), hit["score"].as_f64().unwrap());
+        assert!(
+            (asked - searched).abs() < 1e-6,
+            "the question was embedded with the query prompt: {asked} vs {searched}"
+        );
+    }
+    let (stdout, _) = success(sandbox.emb().args(["similar", "notes", "-c", question, "-n", "1"]));
+    let plain = json_lines(&stdout)[0]["score"].as_f64().unwrap();
+    assert!(
+        (plain - context["sources"][0]["score"].as_f64().unwrap()).abs() > 1e-4,
+        "without the prompt the score differs"
+    );
+}
