@@ -317,8 +317,8 @@ fn streaming_endpoint(
     (url, handle)
 }
 
-#[test]
-fn ask_streams_an_answer_from_the_retrieved_sources() {
+/// A sandbox whose collection `notes` holds the chunks of the Markdown, PDF and HTML notes.
+fn chunked_notes() -> Sandbox {
     let sandbox = Sandbox::with_model();
     let folder = notes(&sandbox);
     success(sandbox.emb().args([
@@ -331,6 +331,12 @@ fn ask_streams_an_answer_from_the_retrieved_sources() {
         "tokens:64",
         "--store",
     ]));
+    sandbox
+}
+
+#[test]
+fn ask_streams_an_answer_from_the_retrieved_sources() {
+    let sandbox = chunked_notes();
     let question = "How long are backups kept?";
 
     let (url, endpoint) = streaming_endpoint(&["Backups are kept ", "for thirty days [1]."]);
@@ -422,18 +428,7 @@ fn ask_streams_an_answer_from_the_retrieved_sources() {
 
 #[test]
 fn rerank_orders_a_collection_or_piped_candidates() {
-    let sandbox = Sandbox::with_model();
-    let folder = notes(&sandbox);
-    success(sandbox.emb().args([
-        "embed-multi",
-        "notes",
-        "--files",
-        folder.to_str().unwrap(),
-        "**/*.{md,pdf,html}",
-        "--chunk",
-        "tokens:64",
-        "--store",
-    ]));
+    let sandbox = chunked_notes();
     let reranker = reranker_folder();
     let reranker = reranker.to_str().unwrap();
     let query = "when do deployments happen";
