@@ -527,7 +527,11 @@ fn models_with_prompts_get_the_document_prompt_on_chunks_and_the_query_prompt_on
     std::fs::create_dir_all(&model).unwrap();
     for entry in std::fs::read_dir(common::model_folder()).unwrap() {
         let entry = entry.unwrap();
-        std::os::unix::fs::symlink(entry.path(), model.join(entry.file_name())).unwrap();
+        // Linked, all but the file written below (writing through a link would change the
+        // shared model).
+        if entry.file_name() != "config_sentence_transformers.json" {
+            std::os::unix::fs::symlink(entry.path(), model.join(entry.file_name())).unwrap();
+        }
     }
     std::fs::write(
         model.join("config_sentence_transformers.json"),
