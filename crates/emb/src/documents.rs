@@ -210,7 +210,8 @@ fn code_items(
 
 impl Database {
     /// Deletes the chunks a document no longer has: for each source in `counts` (its id, with
-    /// `prefix`), the items `SOURCE#N` for N at or past its new count. Returns how many went.
+    /// `prefix`), the items `SOURCE#N` for N at or past its new count, in one write. Returns how
+    /// many went.
     pub fn delete_stale_chunks(
         &mut self,
         collection: &str,
@@ -218,7 +219,7 @@ impl Database {
         counts: &BTreeMap<String, usize>,
     ) -> Result<u64> {
         const PROBE: usize = 64;
-        let mut deleted = 0;
+        let mut stale = Vec::new();
         for (source, &count) in counts {
             let mut start = count;
             loop {
@@ -226,15 +227,20 @@ impl Database {
                     .map(|index| format!("{prefix}{source}#{index}"))
                     .collect();
                 let names: Vec<&str> = ids.iter().map(String::as_str).collect();
-                let removed = self.delete_items(collection, &names)?;
-                deleted += removed;
+                let present = self.store().fingerprints(collection, &names)?;
+                let found = present.len();
+                stale.extend(present.into_keys());
                 // Chunks are numbered without gaps: a window not wholly present is the last.
-                if removed < PROBE as u64 {
+                if found < PROBE {
                     break;
                 }
                 start += PROBE;
             }
         }
-        Ok(deleted)
+        if stale.is_empty() {
+            return Ok(0);
+        }
+        let names: Vec<&str> = stale.iter().map(String::as_str).collect();
+        self.delete_items(collection, &names)
     }
 }

@@ -63,6 +63,7 @@ impl Reranker {
 }
 
 /// How to retrieve.
+#[derive(Clone)]
 pub struct Retrieval<'a> {
     /// How many passages. Default: 5.
     pub count: usize,
@@ -131,12 +132,11 @@ impl Database {
             None => retrieval.count,
         };
         let search = Search {
-            target: Target::Vector(vector),
             k,
             prefix: retrieval.prefix.clone(),
             filter: retrieval.filter.clone(),
             keywords: retrieval.hybrid.then(|| Keywords::Text(question.to_owned())),
-            ..Search::new(Target::Vector(Vec::new()))
+            ..Search::new(Target::Vector(vector))
         };
         let hits = self.search(collection, &search)?;
         let Some(reranker) = retrieval.reranker else { return Ok(hits) };
@@ -193,14 +193,7 @@ impl Database {
         retrieval: &Retrieval<'_>,
         k: usize,
     ) -> Result<RetrievalScore> {
-        let settings = Retrieval {
-            count: k.max(10),
-            hybrid: retrieval.hybrid,
-            reranker: retrieval.reranker,
-            candidates: retrieval.candidates,
-            filter: retrieval.filter.clone(),
-            prefix: retrieval.prefix.clone(),
-        };
+        let settings = Retrieval { count: k.max(10), ..retrieval.clone() };
         let started = std::time::Instant::now();
         let (mut found, mut reciprocal) = (0_usize, 0.0);
         for question in questions {

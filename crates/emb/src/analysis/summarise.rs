@@ -10,13 +10,9 @@ use crate::Result;
 /// Where and how to ask.
 #[derive(Clone, Debug)]
 pub struct SummarySettings {
-    /// The endpoint's base URL, up to `/v1` (`EMB_LLM_BASE_URL`; default
-    /// `https://api.openai.com/v1`).
-    pub base_url: String,
-    /// The model name the endpoint knows.
-    pub model: String,
-    /// A bearer token (`EMB_LLM_API_KEY`, else `OPENAI_API_KEY`), if the endpoint needs one.
-    pub api_key: Option<String>,
+    /// The endpoint (`EMB_LLM_BASE_URL`, default `https://api.openai.com/v1`), the model, and a
+    /// bearer token (`EMB_LLM_API_KEY`, else `OPENAI_API_KEY`) if the endpoint needs one.
+    pub endpoint: ChatEndpoint,
     /// Items shown to the model per cluster (nearest the centre first). Default 10.
     pub examples: usize,
     /// Characters kept of each item. Default 300.
@@ -26,14 +22,13 @@ pub struct SummarySettings {
 impl SummarySettings {
     /// Settings for `model`, with the endpoint and key from the environment.
     pub fn from_environment(model: &str) -> Self {
-        Self {
-            base_url: variable("EMB_LLM_BASE_URL")
-                .unwrap_or_else(|| "https://api.openai.com/v1".into()),
-            model: model.to_owned(),
-            api_key: variable("EMB_LLM_API_KEY").or_else(|| variable("OPENAI_API_KEY")),
-            examples: 10,
-            characters: 300,
-        }
+        let endpoint =
+            ChatEndpoint::configured(None, Some(model)).unwrap_or_else(|| ChatEndpoint {
+                base_url: "https://api.openai.com/v1".into(),
+                model: model.to_owned(),
+                api_key: variable("EMB_LLM_API_KEY"),
+            });
+        Self { endpoint, examples: 10, characters: 300 }
     }
 }
 
@@ -56,15 +51,11 @@ fn prompt(cluster: &Cluster, settings: &SummarySettings) -> String {
 
 /// A title for each cluster, in order, from the endpoint.
 pub fn summarise(clusters: &[Cluster], settings: &SummarySettings) -> Result<Vec<String>> {
-    let endpoint = ChatEndpoint {
-        base_url: settings.base_url.clone(),
-        model: settings.model.clone(),
-        api_key: settings.api_key.clone(),
-    };
     clusters
         .iter()
         .map(|cluster| {
-            let reply = endpoint.complete(&[Message::new("user", prompt(cluster, settings))])?;
+            let reply =
+                settings.endpoint.complete(&[Message::new("user", prompt(cluster, settings))])?;
             Ok(reply.trim().trim_matches('"').to_owned())
         })
         .collect()
