@@ -28,10 +28,20 @@ VIEWPORT = {"width": 1280, "height": 800}
 NARROW_VIEWPORT = {"width": 560, "height": 900}
 SCORE = re.compile(r"^-?\d+\.\d{3}$")  # three decimals, as the page prints scores
 
-# Counts the canvas's pixels that are not the white background.
+# Counts the map's pixels that are not the white background: those of the points' layer (when
+# WebGL draws the points) and of the canvas above it, drawn together onto white.
 COLOURED_PIXELS = """() => {
   const canvas = document.getElementById('canvas');
-  const pixels = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+  const scratch = document.createElement('canvas');
+  scratch.width = canvas.width;
+  scratch.height = canvas.height;
+  const context = scratch.getContext('2d');
+  context.fillStyle = '#fff';
+  context.fillRect(0, 0, scratch.width, scratch.height);
+  const points = document.getElementById('points');
+  if (!points.hidden) context.drawImage(points, 0, 0);
+  context.drawImage(canvas, 0, 0);
+  const pixels = context.getImageData(0, 0, scratch.width, scratch.height).data;
   let coloured = 0;
   for (let offset = 0; offset < pixels.length; offset += 4) {
     if (pixels[offset] < 250 || pixels[offset + 1] < 250 || pixels[offset + 2] < 250) coloured++;
@@ -197,6 +207,7 @@ class PageTest:
             "points": points,
             "coloured_pixels": coloured,
             "status": page.text_content("#map-status").strip(),
+            "renderer": map_frame.evaluate("() => document.body.dataset.renderer"),
             "seconds": round(time.monotonic() - started, 2),
         }
 

@@ -151,10 +151,29 @@ fn newsgroups(sandbox: &Sandbox) -> PathBuf {
     path
 }
 
+/// The python of scripts/setup-browser's venv, from `EMB_TEST_BROWSER`; None (and a note) without.
+fn browser_python() -> Option<PathBuf> {
+    let python = std::env::var_os("EMB_TEST_BROWSER").map(PathBuf::from);
+    if python.is_none() {
+        eprintln!("skipped: set EMB_TEST_BROWSER to the python scripts/setup-browser prints");
+    }
+    python
+}
+
+/// A folder for a test's screenshots, kept after the test for a person to look at.
+fn screenshot_folder(name: &str) -> PathBuf {
+    let folder = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    std::fs::create_dir_all(&folder).unwrap();
+    folder
+}
+
+fn browser_script(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/browser").join(name)
+}
+
 #[test]
 fn the_page_searches_and_maps_a_collection_in_chromium() {
-    let Some(python) = std::env::var_os("EMB_TEST_BROWSER").map(PathBuf::from) else {
-        eprintln!("skipped: set EMB_TEST_BROWSER to the python scripts/setup-browser prints");
+    let Some(python) = browser_python() else {
         return;
     };
     let sandbox = Sandbox::with_model();
@@ -164,12 +183,9 @@ fn the_page_searches_and_maps_a_collection_in_chromium() {
     let (stdout, _) = success(sandbox.emb().args(["similar", "posts", "-c", query, "-n", "10"]));
     let expected = common::json_lines(&stdout)[0]["id"].as_str().unwrap().to_owned();
     let serving = Serving::start(&sandbox, &["--api-key", "browser-key"]);
-    let screenshots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("page");
-    std::fs::create_dir_all(&screenshots).unwrap();
-    let screenshot = screenshots.join("page.png");
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/browser/page_test.py");
+    let screenshot = screenshot_folder("page").join("page.png");
     let output = Command::new(python)
-        .arg(script)
+        .arg(browser_script("page_test.py"))
         .args(["--url", &serving.url(""), "--collection", "posts", "--query", query])
         .args(["--expect-id", &expected, "--api-key", "browser-key", "--screenshot"])
         .arg(&screenshot)
@@ -181,6 +197,33 @@ fn the_page_searches_and_maps_a_collection_in_chromium() {
     assert_eq!(summary["ok"], true);
     assert!(std::fs::metadata(&screenshot).unwrap().len() > 10_000);
     eprintln!("screenshot: {}", screenshot.display());
+}
+
+#[test]
+fn the_map_draws_alike_with_webgl_and_with_the_canvas_in_chromium() {
+    let Some(python) = browser_python() else {
+        return;
+    };
+    let sandbox = Sandbox::with_model();
+    newsgroups(&sandbox);
+    let page = sandbox.path().join("map.html");
+    success(sandbox.emb().args(["plot", "posts", "--color-by", "metadata.group", "-o"]).arg(&page));
+    let screenshots = screenshot_folder("map");
+    let output = Command::new(python)
+        .arg(browser_script("map_test.py"))
+        .arg(&page)
+        .args(["--search", "space", "--screenshots"])
+        .arg(&screenshots)
+        .output()
+        .expect("python runs");
+    eprintln!("{}", String::from_utf8_lossy(&output.stdout));
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let summary: Value = serde_json::from_slice(&output.stdout).unwrap();
+    // The map fits the whole collection in view at first: every post is drawn.
+    assert_eq!(summary["points"], 200);
+    let matches = summary["matches"].as_u64().unwrap();
+    assert!(matches > 0 && matches < 200, "{summary}");
+    eprintln!("screenshots: {}", screenshots.display());
 }
 
 #[test]

@@ -1,8 +1,9 @@
-// The interactive map: draws the points on a canvas, zooms with the wheel and pans by dragging,
-// shows the nearest point on hover, highlights the points a search matches, recolours by the
-// chosen field, and toggles categories from the legend. The data comes from the JSON element
-// "map-data" written by emb-plot's html.rs, whose comments describe its fields. Inside a frame
-// (emb serve's page) it also talks to the page around it: see "In a frame" below.
+// The interactive map: draws the points (with WebGL, or into a canvas's pixels without it),
+// zooms with the wheel and pans by dragging, shows the nearest point on hover, highlights the
+// points a search matches, recolours by the chosen field, and toggles categories from the legend.
+// The data comes from the JSON element "map-data" written by emb-plot's html.rs, whose comments
+// describe its fields. Inside a frame (emb serve's page) it also talks to the page around it: see
+// "In a frame" below.
 (function () {
   'use strict';
 
@@ -11,7 +12,8 @@
 
   // Elements.
   const plot = document.getElementById('plot');
-  const canvas = document.getElementById('canvas');
+  const pointsCanvas = document.getElementById('points'); // the points, when WebGL draws them
+  const canvas = document.getElementById('canvas'); // the points otherwise; rings, labels, the mark
   const context = canvas.getContext('2d');
   const overlay = document.getElementById('overlay'); // the hovered point, drawn apart so hovering is cheap
   const overlayContext = overlay.getContext('2d');
@@ -30,11 +32,13 @@
   const LABEL_INSET = 4; // between a label and the canvas's edges
   const SCALE_STEPS = 64; // numbers are drawn in this many colours of the scale
   const DIMMED_ALPHA = 0.08; // points the search does not match
-  // Above this many points the canvas keeps one pixel per CSS pixel even on high-density
-  // screens: blending every point costs in proportion to the pixels it covers, and at twice
-  // the density a whole map of 100,000 points takes four times as long (about 80 ms a frame
-  // instead of 25 measured in headless Chromium).
+  // Without WebGL, above this many points the canvas keeps one pixel per CSS pixel even on
+  // high-density screens: blending every point costs in proportion to the pixels it covers, and
+  // at twice the density a whole map of 100,000 points takes four times as long (about 80 ms a
+  // frame instead of 25 measured in headless Chromium).
   const SHARP_POINTS = 20000;
+  const MATCHED_ALPHA = 0.9; // the least opacity of points the search matches
+  const RING_COLOUR = [0, 0, 0, 0.7]; // the thin ring around each match
   const CLICK_DISTANCE = 4; // a press that moves further than this is a drag, not a click
   const FOCUS_ZOOM = 3; // the least zoom a point is focused at, so that its neighbourhood shows
 
@@ -171,8 +175,210 @@
 
   // ---- Drawing -----------------------------------------------------------------------------
 
-  // Points are drawn straight into the canvas's pixels: each a disc blended over what lies
-  // beneath, which is faster than a canvas call per point wherever the canvas is not on a GPU.
+  // Points are drawn by one of two renderers with the same look, each point a disc blended over
+  // what lies beneath, background entries first:
+  // - WebGL, on the canvas "points" beneath the others, which draws a frame in a few calls: the
+  //   points' positions and colours go to the GPU only when the colouring, the legend or the
+  //   search changes, and a frame sends only the view.
+  // - Without WebGL, discs blended straight into the pixels of the canvas "canvas", which is
+  //   faster than a canvas call per point wherever the canvas is not on a GPU.
+  // Each renderer also rings the search's matches. Labels and the mark go on "canvas" above the
+  // points in both cases, and the hovered point on "overlay".
+  const VERTEX_SHADER = `
+    attribute vec2 position; // in world units
+    attribute vec3 colour;
+    uniform vec2 centre; // the world position at the centre of the drawing area
+    uniform float scale; // device pixels per world unit
+    uniform vec2 area; // the drawing area in device pixels, margins included
+    uniform mediump float size; // the side of each point's square in device pixels (mediump as in the fragment shader)
+    varying vec3 pointColour;
+    void main() {
+      vec2 pixel = (position - centre) * scale + 0.5 * area;
+      gl_Position = vec4(2.0 * pixel.x / area.x - 1.0, 1.0 - 2.0 * pixel.y / area.y, 0.0, 1.0);
+      gl_PointSize = size;
+      pointColour = colour;
+    }`;
+
+  // A disc of the point's colour with `alpha`, or, when ringWidth is above 0, a ring of
+  // ringColour; either with an edge a pixel wide blended by how much of each pixel it covers.
+  const FRAGMENT_SHADER = `
+    precision mediump float;
+    uniform float size;
+    uniform float radius; // of the disc, or of the ring's middle line, in device pixels
+    uniform float ringWidth;
+    uniform vec4 ringColour;
+    uniform float alpha;
+    varying vec3 pointColour;
+    void main() {
+      float fromCentre = length(gl_PointCoord - 0.5) * size;
+      if (ringWidth > 0.0) {
+        float cover = clamp(0.5 * ringWidth + 0.5 - abs(fromCentre - radius), 0.0, 1.0);
+        if (cover <= 0.0) discard;
+        gl_FragColor = vec4(ringColour.rgb, ringColour.a * cover);
+      } else {
+        float cover = clamp(radius + 0.5 - fromCentre, 0.0, 1.0);
+        if (cover <= 0.0) discard;
+        gl_FragColor = vec4(pointColour, alpha * cover);
+      }
+    }`;
+
+  // The WebGL renderer: { upload, draw }, or null when WebGL is missing, runs on the CPU, or its
+  // program does not build. On the CPU (SwiftShader, llvmpipe: a browser without a usable GPU)
+  // WebGL is slower than the canvas renderer: 25-46 frames a second against 57-60 for 100,000
+  // points in headless Chromium (bench/map/frames.py). A page told which renderer to use before
+  // it loads (window.embMapRenderer = 'webgl' or 'canvas') uses it wherever it can: how the
+  // benchmark and the tests compare the two.
+  function startGpu() {
+    const wanted = window.embMapRenderer;
+    if (wanted === 'canvas') return null;
+    const gl = pointsCanvas.getContext('webgl', {
+      alpha: false,
+      antialias: false,
+      depth: false,
+      premultipliedAlpha: false,
+      // Kept after the frame, so that the map can be read back (screenshots, the tests' pixel count).
+      preserveDrawingBuffer: true,
+    });
+    if (gl === null) return null;
+    if (wanted !== 'webgl' && onTheCpu(gl)) {
+      const loser = gl.getExtension('WEBGL_lose_context');
+      if (loser !== null) loser.loseContext(); // frees it at once
+      return null;
+    }
+    const program = linkProgram(gl);
+    if (program === null) return null;
+    const uniform = (name) => gl.getUniformLocation(program, name);
+    const at = {
+      centre: uniform('centre'),
+      scale: uniform('scale'),
+      area: uniform('area'),
+      size: uniform('size'),
+      radius: uniform('radius'),
+      ringWidth: uniform('ringWidth'),
+      ringColour: uniform('ringColour'),
+      alpha: uniform('alpha'),
+    };
+    const buffer = gl.createBuffer();
+    gl.useProgram(program);
+    gl.bindBuffer(gl.ARRAY_BUFFER, buffer);
+    // Each point is 12 bytes: x and y as floats, then its colour's red, green and blue bytes.
+    const position = gl.getAttribLocation(program, 'position');
+    const colour = gl.getAttribLocation(program, 'colour');
+    gl.enableVertexAttribArray(position);
+    gl.vertexAttribPointer(position, 2, gl.FLOAT, false, 12, 0);
+    gl.enableVertexAttribArray(colour);
+    gl.vertexAttribPointer(colour, 3, gl.UNSIGNED_BYTE, true, 12, 8);
+    gl.enable(gl.BLEND);
+    gl.blendFuncSeparate(gl.SRC_ALPHA, gl.ONE_MINUS_SRC_ALPHA, gl.ONE, gl.ONE_MINUS_SRC_ALPHA);
+    gl.clearColor(1, 1, 1, 1);
+    const maximumSize = gl.getParameter(gl.ALIASED_POINT_SIZE_RANGE)[1];
+    let dimmed = 0; // the points the search does not match (all, without a search) come first
+    let uploaded = 0;
+
+    // Sends the visible points in drawing order: those the search does not match, then those it
+    // matches, each group background entries first.
+    function upload() {
+      const colours = current.colours.map(parseHex);
+      const matches = state.matches;
+      const floats = new Float32Array(count * 3);
+      const bytes = new Uint8Array(floats.buffer);
+      let filled = 0;
+      const add = (wanted) => {
+        for (let index = 0; index < count; index++) {
+          const point = current.order[index];
+          if (current.isOff(point) || !wanted(point)) continue;
+          floats[filled * 3] = worldX[point];
+          floats[filled * 3 + 1] = worldY[point];
+          bytes.set(colours[current.ofPoint[point]], filled * 12 + 8);
+          filled++;
+        }
+      };
+      add((point) => matches === null || !matches[point]);
+      dimmed = filled;
+      if (matches !== null) add((point) => matches[point] === 1);
+      uploaded = filled;
+      gl.bufferData(gl.ARRAY_BUFFER, floats.subarray(0, filled * 3), gl.STATIC_DRAW);
+    }
+
+    function draw(pixels, pointRadius) {
+      const discRadius = pointRadius * ratio;
+      const ringRadius = (pointRadius + 1) * ratio; // as the canvas draws it: 1 pixel outside
+      const ringWidth = ratio;
+      const discSize = Math.min(Math.ceil(2 * discRadius + 2), maximumSize);
+      const ringSize = Math.min(Math.ceil(2 * ringRadius + ringWidth + 2), maximumSize);
+      // A point is drawn only when its centre lies in the drawing area, so the area reaches past
+      // the canvas by half a point's square: points at the edges are cut, not dropped.
+      const margin = Math.ceil(Math.max(discSize, ringSize) / 2);
+      const areaWidth = canvas.width + 2 * margin;
+      const areaHeight = canvas.height + 2 * margin;
+      gl.viewport(-margin, -margin, areaWidth, areaHeight);
+      gl.clear(gl.COLOR_BUFFER_BIT);
+      gl.uniform2f(at.centre, state.centreX, state.centreY);
+      gl.uniform1f(at.scale, pixels * ratio);
+      gl.uniform2f(at.area, areaWidth, areaHeight);
+      const discs = (first, points, alpha) => {
+        gl.uniform1f(at.size, discSize);
+        gl.uniform1f(at.radius, discRadius);
+        gl.uniform1f(at.ringWidth, 0);
+        gl.uniform1f(at.alpha, alpha);
+        gl.drawArrays(gl.POINTS, first, points);
+      };
+      if (state.matches === null) {
+        discs(0, uploaded, opacity());
+        return;
+      }
+      discs(0, dimmed, DIMMED_ALPHA);
+      discs(dimmed, uploaded - dimmed, Math.max(opacity(), MATCHED_ALPHA));
+      gl.uniform1f(at.size, ringSize);
+      gl.uniform1f(at.radius, ringRadius);
+      gl.uniform1f(at.ringWidth, ringWidth);
+      gl.uniform4fv(at.ringColour, RING_COLOUR);
+      gl.drawArrays(gl.POINTS, dimmed, uploaded - dimmed);
+    }
+
+    // A lost context (the GPU reset, or the browser reclaimed it) hands the map to the canvas.
+    pointsCanvas.addEventListener('webglcontextlost', (event) => {
+      event.preventDefault();
+      gpu = null;
+      pointsCanvas.hidden = true;
+      document.body.dataset.renderer = 'canvas';
+      resize();
+    });
+    return { upload, draw };
+  }
+
+  // Whether the WebGL context `gl` is drawn by a software renderer.
+  function onTheCpu(gl) {
+    const debug = gl.getExtension('WEBGL_debug_renderer_info');
+    const renderer = String(gl.getParameter(debug === null ? gl.RENDERER : debug.UNMASKED_RENDERER_WEBGL));
+    return /swiftshader|llvmpipe|softpipe|software|basic render/i.test(renderer);
+  }
+
+  function linkProgram(gl) {
+    const compile = (kind, source) => {
+      const shader = gl.createShader(kind);
+      gl.shaderSource(shader, source);
+      gl.compileShader(shader);
+      if (gl.getShaderParameter(shader, gl.COMPILE_STATUS)) return shader;
+      console.warn('The map draws without WebGL: a shader did not compile: ' + gl.getShaderInfoLog(shader));
+      return null;
+    };
+    const vertex = compile(gl.VERTEX_SHADER, VERTEX_SHADER);
+    const fragment = compile(gl.FRAGMENT_SHADER, FRAGMENT_SHADER);
+    if (vertex === null || fragment === null) return null;
+    const program = gl.createProgram();
+    gl.attachShader(program, vertex);
+    gl.attachShader(program, fragment);
+    gl.linkProgram(program);
+    if (gl.getProgramParameter(program, gl.LINK_STATUS)) return program;
+    console.warn('The map draws without WebGL: its program did not link: ' + gl.getProgramInfoLog(program));
+    return null;
+  }
+
+  let gpu = startGpu(); // null without WebGL
+  let pointsChanged = true; // whether the GPU's copy of the points is out of date
+
+  // The points drawn on the canvas when WebGL is missing.
   let image = null;
 
   // How much of each pixel of a square around a disc of the given radius (in device pixels)
@@ -199,21 +405,18 @@
     return mask;
   }
 
-  // Blends the points that `wanted` accepts into the image, each with opacity `pointAlpha`, and
-  // returns how many fell on the canvas.
+  // Blends the points that `wanted` accepts into the image, each with opacity `pointAlpha`.
   function blendPoints(pixels, colours, wanted, pointAlpha) {
     const imageWidth = image.width;
     const imageHeight = image.height;
     const bytes = image.data;
     const { size, half, coverage } = mask;
-    let drawn = 0;
     for (let index = 0; index < count; index++) {
       const point = current.order[index];
       if (current.isOff(point) || !wanted(point)) continue;
       const left = Math.round(toScreenX(worldX[point], pixels) * ratio) - half;
       const top = Math.round(toScreenY(worldY[point], pixels) * ratio) - half;
       if (left + size <= 0 || top + size <= 0 || left >= imageWidth || top >= imageHeight) continue;
-      drawn++;
       const colour = colours[current.ofPoint[point]];
       const red = colour[0];
       const green = colour[1];
@@ -231,7 +434,6 @@
         }
       }
     }
-    return drawn;
   }
 
   let frameRequested = false;
@@ -245,30 +447,50 @@
     });
   }
 
+  // Redraws after the points' colours, the legend or the search changed what is drawn.
+  function redrawPoints() {
+    pointsChanged = true;
+    redraw();
+  }
+
   function draw() {
+    const pixels = scale();
+    const pointRadius = radius();
+    if (gpu !== null) {
+      if (pointsChanged) gpu.upload();
+      pointsChanged = false;
+      gpu.draw(pixels, pointRadius);
+      context.setTransform(1, 0, 0, 1, 0, 0);
+      context.clearRect(0, 0, canvas.width, canvas.height);
+      context.setTransform(ratio, 0, 0, ratio, 0, 0);
+    } else {
+      drawOnCanvas(pixels, pointRadius);
+    }
+    if (data.showLabels) drawLabels(pixels);
+    if (state.marked >= 0) drawMark(pixels, pointRadius);
+    drawHover();
+    if (!announced) announce(onScreen(pixels));
+  }
+
+  function drawOnCanvas(pixels, pointRadius) {
     if (image === null || image.width !== canvas.width || image.height !== canvas.height) {
       image = context.createImageData(canvas.width, canvas.height);
     }
     new Uint32Array(image.data.buffer).fill(0xffffffff); // opaque white
-    const pixels = scale();
-    const pointRadius = radius();
     discMask(pointRadius * ratio);
     const colours = current.colours.map(parseHex);
     const alpha = opacity();
     const matches = state.matches;
-    let drawn;
     if (matches === null) {
-      drawn = blendPoints(pixels, colours, () => true, alpha);
+      blendPoints(pixels, colours, () => true, alpha);
     } else {
-      drawn =
-        blendPoints(pixels, colours, (point) => !matches[point], DIMMED_ALPHA) +
-        blendPoints(pixels, colours, (point) => matches[point] === 1, Math.max(alpha, 0.9));
+      blendPoints(pixels, colours, (point) => !matches[point], DIMMED_ALPHA);
+      blendPoints(pixels, colours, (point) => matches[point] === 1, Math.max(alpha, MATCHED_ALPHA));
     }
     context.putImageData(image, 0, 0);
     context.setTransform(ratio, 0, 0, ratio, 0, 0);
     if (matches !== null) {
-      // A thin dark ring marks each match.
-      context.strokeStyle = 'rgba(0, 0, 0, 0.7)';
+      context.strokeStyle = 'rgba(' + RING_COLOUR.map((part, index) => (index < 3 ? part * 255 : part)).join(', ') + ')';
       context.lineWidth = 1;
       context.beginPath();
       for (let point = 0; point < count; point++) {
@@ -281,10 +503,18 @@
       }
       context.stroke();
     }
-    if (data.showLabels) drawLabels(pixels);
-    if (state.marked >= 0) drawMark(pixels, pointRadius);
-    drawHover();
-    if (!announced) announce(drawn);
+  }
+
+  // How many shown points have their centre on the canvas.
+  function onScreen(pixels) {
+    let shown = 0;
+    for (let point = 0; point < count; point++) {
+      if (current.isOff(point)) continue;
+      const x = toScreenX(worldX[point], pixels);
+      const y = toScreenY(worldY[point], pixels);
+      if (x >= 0 && y >= 0 && x <= width && y <= height) shown++;
+    }
+    return shown;
   }
 
   // A dark ring on a white halo around the marked point, above the labels so it is never hidden.
@@ -615,7 +845,7 @@
     state.matches = matches;
     state.matchCount = found;
     matchesText.textContent = text;
-    redraw();
+    redrawPoints();
   }
 
   let searchTimer = 0;
@@ -648,7 +878,7 @@
       state.field = Number(colourBy.value);
       current = colouring();
       drawLegend();
-      redraw();
+      redrawPoints();
     });
   }
 
@@ -678,7 +908,7 @@
           else hidden.add(index);
           drawLegend();
           hideTooltip();
-          redraw();
+          redrawPoints();
         });
         legend.append(row);
       });
@@ -690,7 +920,7 @@
         showAll.addEventListener('click', () => {
           hidden.clear();
           drawLegend();
-          redraw();
+          redrawPoints();
         });
         legend.append(showAll);
       }
@@ -823,14 +1053,16 @@
     const bounds = plot.getBoundingClientRect();
     width = Math.max(bounds.width, 1);
     height = Math.max(bounds.height, 1);
-    ratio = count > SHARP_POINTS ? 1 : window.devicePixelRatio || 1;
-    canvas.width = overlay.width = Math.round(width * ratio);
-    canvas.height = overlay.height = Math.round(height * ratio);
+    ratio = gpu === null && count > SHARP_POINTS ? 1 : window.devicePixelRatio || 1;
+    canvas.width = overlay.width = pointsCanvas.width = Math.round(width * ratio);
+    canvas.height = overlay.height = pointsCanvas.height = Math.round(height * ratio);
     draw();
   }
 
   // In a frame the page around the map names it already.
   if (data.title === null || framed) document.getElementById('title').hidden = true;
+  pointsCanvas.hidden = gpu === null;
+  document.body.dataset.renderer = gpu === null ? 'canvas' : 'webgl';
   fillColourBy();
   drawLegend();
   new ResizeObserver(resize).observe(plot);
