@@ -59,7 +59,7 @@ lint:
 build-bench:
 	$(CARGO) build --release -p emb-bench
 
-bench: build-bench build model reranker peers
+bench: build-bench build model reranker peers browser
 	bench/retrieval/run
 	python3 bench/cluster_speed.py
 	python3 bench/umap_speed.py
@@ -75,5 +75,6 @@ bench: build-bench build model reranker peers
 	python3 bench/ann_data.py glove100 minilm20k
 	python3 bench/ann_speed.py glove100 minilm20k
 	./target/release/serve-load > target/serve-load.json
+	bench/map/run > target/map-frames.jsonl
 	scripts/with-postgres python3 bench/postgres_speed.py > target/postgres-minilm.json
 	scripts/with-postgres python3 bench/postgres_speed.py --dataset glove100 > target/postgres-glove100.json
