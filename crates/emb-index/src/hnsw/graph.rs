@@ -66,6 +66,14 @@ impl Visited {
     }
 }
 
+/// How many links ahead of the one being scored a walk asks for codes to load. Asking for all of
+/// a node's links at once (up to 32 vectors of several cache lines) fills the core's queue of
+/// outstanding loads, and the prefetches themselves stall: on GloVe 100-d at ef 200, 4 ahead
+/// answered 2,960-3,130 queries/s against 2,160-2,440 for all at once (perf: 15% of the time had
+/// gone to the prefetch instructions), and the build, which walks the same way, took 54.9 s
+/// instead of 69.7 s.
+pub(crate) const PREFETCH_AHEAD: usize = 4;
+
 /// The most of one vector prefetched explicitly; the hardware streams the rest.
 const PREFETCH_BYTES: usize = 512;
 
@@ -357,13 +365,16 @@ impl<'a> Builder<'a> {
                 break;
             }
             self.read_links(nearest.node, level, &mut links);
-            // Keep the unseen links, and start loading their vectors before scoring the first:
-            // the walk waits on memory, not on arithmetic.
+            // Keep the unseen links, and load each one's vector while the few before it are
+            // scored: the walk waits on memory, not on arithmetic.
             links.retain(|&link| visited.insert(link));
-            for &link in &links {
+            for &link in links.iter().take(PREFETCH_AHEAD) {
                 prefetch(self.vector(link));
             }
-            for &link in &links {
+            for (index, &link) in links.iter().enumerate() {
+                if let Some(&later) = links.get(index + PREFETCH_AHEAD) {
+                    prefetch(self.vector(later));
+                }
                 let distance = self.distance(query, link);
                 let worst = found.peek().map_or(f32::INFINITY, |near: &Near| near.distance);
                 if found.len() < ef || distance < worst {
@@ -458,6 +469,13 @@ pub(crate) struct FrozenView<'a> {
 }
 
 impl FrozenView<'_> {
+    /// Asks the CPU to start loading the level-0 links of `node`.
+    #[inline]
+    pub fn prefetch_links(&self, node: u32) {
+        let base = node as usize * (1 + self.m0);
+        prefetch(&self.level0[base..base + 1 + self.m0]);
+    }
+
     /// The links of `node` on `level`.
     #[inline]
     pub fn neighbours(&self, node: u32, level: u8) -> &[u32] {

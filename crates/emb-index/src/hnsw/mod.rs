@@ -32,7 +32,7 @@ use memmap2::Mmap;
 
 pub use codes::Quantization;
 use codes::{Codes, Prepared};
-use graph::{Builder, Frozen, FrozenView, Near, Visited};
+use graph::{Builder, Frozen, FrozenView, Near, Visited, PREFETCH_AHEAD};
 
 use crate::{Error, Result};
 
@@ -465,7 +465,7 @@ impl Hnsw {
                 if nearest.distance > worst {
                     break;
                 }
-                // The unseen links, all their codes loading before the first is scored.
+                // The unseen links, each one's code loading while the few before it are scored.
                 unseen.clear();
                 unseen.extend(
                     graph
@@ -474,10 +474,17 @@ impl Hnsw {
                         .copied()
                         .filter(|&link| visited.insert(link)),
                 );
-                for &link in &unseen {
+                for &link in unseen.iter().take(PREFETCH_AHEAD) {
                     prepared.prefetch(link);
                 }
-                for &link in &unseen {
+                // The links of the candidate likely expanded next load while these are scored.
+                if let Some(Reverse(next)) = candidates.peek() {
+                    graph.prefetch_links(next.node);
+                }
+                for (index, &link) in unseen.iter().enumerate() {
+                    if let Some(&later) = unseen.get(index + PREFETCH_AHEAD) {
+                        prepared.prefetch(later);
+                    }
                     let distance = prepared.distance(link);
                     if distance < worst {
                         let near = Near { distance, node: link };
