@@ -74,8 +74,10 @@ impl Visited {
 /// instead of 69.7 s.
 pub(crate) const PREFETCH_AHEAD: usize = 4;
 
-/// The most of one vector prefetched explicitly; the hardware streams the rest.
-const PREFETCH_BYTES: usize = 512;
+/// The most of one vector prefetched explicitly; the hardware streams the rest. With vectors
+/// asked for only [`PREFETCH_AHEAD`] links ahead, a whole 384-d vector (1,536 bytes) is worth it:
+/// 41,800-41,900 queries/s on minilm20k at ef 10 against 38,600-38,900 with the first 512 bytes.
+const PREFETCH_BYTES: usize = 2048;
 
 /// Asks the CPU to start loading the cache lines of `values` (up to [`PREFETCH_BYTES`]).
 #[inline]
