@@ -73,7 +73,7 @@ bench: build-bench build model reranker peers browser
 	python3 bench/picture_speed.py
 	bench/fashion_mnist
 	python3 bench/ann_data.py glove100 minilm20k
-	python3 bench/ann_speed.py glove100 minilm20k
+	python3 bench/ann_speed.py glove100 minilm20k --rounds 3
 	./target/release/serve-load > target/serve-load.json
 	bench/map/run > target/map-frames.jsonl
 	scripts/with-postgres python3 bench/postgres_speed.py > target/postgres-minilm.json
