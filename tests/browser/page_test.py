@@ -24,30 +24,12 @@ from urllib.parse import urlsplit
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import sync_playwright
 
+from ink import INK
+
 VIEWPORT = {"width": 1280, "height": 800}
 NARROW_VIEWPORT = {"width": 560, "height": 900}
 SCORE = re.compile(r"^-?\d+\.\d{3}$")  # three decimals, as the page prints scores
 
-# Counts the map's pixels that are not the white background: those of the points' layer (when
-# WebGL draws the points) and of the canvas above it, drawn together onto white.
-COLOURED_PIXELS = """() => {
-  const canvas = document.getElementById('canvas');
-  const scratch = document.createElement('canvas');
-  scratch.width = canvas.width;
-  scratch.height = canvas.height;
-  const context = scratch.getContext('2d');
-  context.fillStyle = '#fff';
-  context.fillRect(0, 0, scratch.width, scratch.height);
-  const points = document.getElementById('points');
-  if (!points.hidden) context.drawImage(points, 0, 0);
-  context.drawImage(canvas, 0, 0);
-  const pixels = context.getImageData(0, 0, scratch.width, scratch.height).data;
-  let coloured = 0;
-  for (let offset = 0; offset < pixels.length; offset += 4) {
-    if (pixels[offset] < 250 || pixels[offset + 1] < 250 || pixels[offset + 2] < 250) coloured++;
-  }
-  return coloured;
-}"""
 
 # The rows of the results list that are results (the row of the item whose neighbours are
 # listed has no data-id).
@@ -197,7 +179,7 @@ class PageTest:
             raise Failure(f"the map is not shown: {page.text_content('#map-overlay p').strip()}")
         map_frame = page.query_selector("#map-frame").content_frame()
         points = int(map_frame.evaluate("() => document.body.dataset.points || '0'"))
-        coloured = map_frame.evaluate(COLOURED_PIXELS)
+        coloured = map_frame.evaluate(INK, [1, 1])["coloured"]
         if points <= 0:
             raise Failure("the map reports that it drew no points (body[data-points])")
         if coloured == 0:
