@@ -26,9 +26,10 @@ pub const TEXT_LIMIT: usize = 300;
 /// five significant digits.
 const GRID: f32 = 99_999.0;
 
-/// Writes `map` as one HTML page that works offline: a zoomable canvas scatter plot with a
-/// tooltip on hover, a search box that highlights matching points, a "colour by" list over the
-/// map's fields, a legend whose entries toggle their points, and the categories' labels.
+/// Writes `map` as one HTML page that works offline: a zoomable scatter plot (WebGL where the GPU
+/// draws it, a canvas otherwise) with a tooltip on hover, a search box that highlights matching
+/// points, a "colour by" list over the map's fields, a legend whose entries toggle their points,
+/// and the categories' labels.
 ///
 /// The page refers to nothing outside itself. Points' texts are cut to [`TEXT_LIMIT`]
 /// characters and coordinates rounded to five significant digits to keep the file small. The
