@@ -167,8 +167,21 @@ fn screenshot_folder(name: &str) -> PathBuf {
     folder
 }
 
-fn browser_script(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/browser").join(name)
+/// `python tests/browser/SCRIPT`, for the caller to add the script's arguments.
+fn browser_test(python: PathBuf, script: &str) -> Command {
+    let mut command = Command::new(python);
+    command.arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/browser").join(script));
+    command
+}
+
+/// Runs a browser test script and returns the summary it prints, which must say it passed.
+fn run_browser_test(command: &mut Command) -> Value {
+    let output = command.output().expect("python runs");
+    eprintln!("{}", String::from_utf8_lossy(&output.stdout));
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let summary: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(summary["ok"], true);
+    summary
 }
 
 #[test]
@@ -184,17 +197,12 @@ fn the_page_searches_and_maps_a_collection_in_chromium() {
     let expected = common::json_lines(&stdout)[0]["id"].as_str().unwrap().to_owned();
     let serving = Serving::start(&sandbox, &["--api-key", "browser-key"]);
     let screenshot = screenshot_folder("page").join("page.png");
-    let output = Command::new(python)
-        .arg(browser_script("page_test.py"))
-        .args(["--url", &serving.url(""), "--collection", "posts", "--query", query])
-        .args(["--expect-id", &expected, "--api-key", "browser-key", "--screenshot"])
-        .arg(&screenshot)
-        .output()
-        .expect("python runs");
-    eprintln!("{}", String::from_utf8_lossy(&output.stdout));
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    let summary: Value = serde_json::from_slice(&output.stdout).unwrap();
-    assert_eq!(summary["ok"], true);
+    run_browser_test(
+        browser_test(python, "page_test.py")
+            .args(["--url", &serving.url(""), "--collection", "posts", "--query", query])
+            .args(["--expect-id", &expected, "--api-key", "browser-key", "--screenshot"])
+            .arg(&screenshot),
+    );
     assert!(std::fs::metadata(&screenshot).unwrap().len() > 10_000);
     eprintln!("screenshot: {}", screenshot.display());
 }
@@ -209,16 +217,12 @@ fn the_map_draws_alike_with_webgl_and_with_the_canvas_in_chromium() {
     let page = sandbox.path().join("map.html");
     success(sandbox.emb().args(["plot", "posts", "--color-by", "metadata.group", "-o"]).arg(&page));
     let screenshots = screenshot_folder("map");
-    let output = Command::new(python)
-        .arg(browser_script("map_test.py"))
-        .arg(&page)
-        .args(["--search", "space", "--screenshots"])
-        .arg(&screenshots)
-        .output()
-        .expect("python runs");
-    eprintln!("{}", String::from_utf8_lossy(&output.stdout));
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    let summary: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let summary = run_browser_test(
+        browser_test(python, "map_test.py")
+            .arg(&page)
+            .args(["--search", "space", "--screenshots"])
+            .arg(&screenshots),
+    );
     // The map fits the whole collection in view at first: every post is drawn.
     assert_eq!(summary["points"], 200);
     let matches = summary["matches"].as_u64().unwrap();
