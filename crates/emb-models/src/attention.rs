@@ -19,6 +19,7 @@ pub(crate) const COLUMNS: usize = 32;
 #[derive(Debug, Default)]
 pub(crate) struct Scratch {
     queries: Vec<f32>,
+    /// The scores of one block of query rows.
     scores: Vec<f32>,
 }
 
@@ -311,40 +312,39 @@ fn attend_generic<const D: usize>(
         }
     }
 
-    // Scores, [padded_rows, padded_columns], in ROWS x COLUMNS register blocks.
-    scratch.scores.resize(padded_rows * padded_columns, 0.0);
+    // One block of ROWS query rows at a time: its scores (ROWS x padded_columns, small enough
+    // to stay in the L1 cache), their softmax, then their weighted sum of the values. Keys and
+    // values are read once per block either way; the scores never leave the cache.
+    scratch.scores.resize(ROWS * padded_columns, 0.0);
+    let values = &head.query_value[head.first + head.hidden..];
     for row_start in (0..padded_rows).step_by(ROWS) {
         for column_start in (0..padded_columns).step_by(COLUMNS) {
             blocks.scores::<D>(
                 &scratch.queries[row_start * D..],
                 &head.keys_transposed[head.first_key + column_start..],
                 head.key_stride,
-                &mut scratch.scores[row_start * padded_columns + column_start..],
+                &mut scratch.scores[column_start..],
                 padded_columns,
             );
         }
-    }
-    // Softmax over whole padded rows (no scalar tails): padding columns get a score that
-    // exp() takes to (almost) zero, and the product below never reads them.
-    for token in 0..length {
-        let row = &mut scratch.scores[token * padded_columns..(token + 1) * padded_columns];
-        row[length..].fill(-1e30);
-        kernels::softmax_in_place(row);
-    }
-
-    // Output = probabilities x values, ROWS rows x D values at a time.
-    let values = &head.query_value[head.first + head.hidden..];
-    for row_start in (0..padded_rows).step_by(ROWS) {
-        let block = blocks.weighted_sum::<D>(
-            &scratch.scores[row_start * padded_columns..],
-            padded_columns,
-            values,
-            head.stride,
-            length,
-        );
-        for (r, block_row) in block.iter().enumerate().take(length.saturating_sub(row_start)) {
+        // Softmax over whole padded rows (no scalar tails): padding columns get a score that
+        // exp() takes to (almost) zero, and the product below never reads them. The division
+        // by each row's sum waits for the output, which has D values per row, not `length`.
+        let rows = length.min(row_start + ROWS) - row_start;
+        let mut inverse_sums = [0.0; ROWS];
+        for (row, inverse_sum) in
+            scratch.scores.chunks_exact_mut(padded_columns).zip(&mut inverse_sums).take(rows)
+        {
+            row[length..].fill(-1e30);
+            *inverse_sum = 1.0 / kernels::exp_normalised_by_maximum(row);
+        }
+        let block =
+            blocks.weighted_sum::<D>(&scratch.scores, padded_columns, values, head.stride, length);
+        for (r, (block_row, inverse_sum)) in block.iter().zip(inverse_sums).take(rows).enumerate() {
             let start = (row_start + r) * output_stride;
-            output[start..start + D].copy_from_slice(block_row);
+            for (target, value) in output[start..start + D].iter_mut().zip(block_row) {
+                *target = value * inverse_sum;
+            }
         }
     }
 }

@@ -192,11 +192,24 @@ fn maximum(values: &[f32]) -> f32 {
             maxima[lane] = if chunk[lane] > maxima[lane] { chunk[lane] } else { maxima[lane] };
         }
     }
-    chunks
-        .remainder()
-        .iter()
-        .chain(&maxima)
-        .fold(f32::NEG_INFINITY, |m, x| if *x > m { *x } else { m })
+    for &value in chunks.remainder() {
+        maxima[0] = if value > maxima[0] { value } else { maxima[0] };
+    }
+    reduce(maxima, |a, b| if a > b { a } else { b })
+}
+
+/// Combines the lanes of `lanes` pairwise, halving each step, so that the compiler emits a few
+/// vector shuffles instead of a chain of `LANES` dependent scalar operations.
+#[inline(always)]
+fn reduce(mut lanes: [f32; LANES], combine: impl Fn(f32, f32) -> f32) -> f32 {
+    let mut width = LANES / 2;
+    while width > 0 {
+        for lane in 0..width {
+            lanes[lane] = combine(lanes[lane], lanes[lane + width]);
+        }
+        width /= 2;
+    }
+    lanes[0]
 }
 
 /// Replaces each value by `e^(value - shift)` and returns their sum.
@@ -210,12 +223,20 @@ fn exp_shifted_sum(values: &mut [f32], shift: f32) -> f32 {
             sums[lane] += chunk[lane];
         }
     }
-    let mut tail = 0.0;
     for value in chunks.into_remainder() {
         *value = exp(*value - shift);
-        tail += *value;
+        sums[0] += *value;
     }
-    sums.iter().sum::<f32>() + tail
+    reduce(sums, |a, b| a + b)
+}
+
+/// Replaces a row of scores by `e^(score - max)` and returns their sum: softmax without its
+/// last division, which callers apply to whatever the probabilities produce (one value per
+/// output column instead of one per score). Inlined into callers' SIMD clones.
+#[inline(always)]
+pub(crate) fn exp_normalised_by_maximum(row: &mut [f32]) -> f32 {
+    let shift = maximum(row);
+    exp_shifted_sum(row, shift)
 }
 
 /// Softmax of one row, in place; inlined into callers' SIMD clones.
