@@ -1,7 +1,7 @@
 //! Extraction of real files written to a temporary folder: encodings, junk, HTML, Markdown, PDF.
 
 use std::fs::File;
-use std::io::Write as _;
+use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
 
 use emb_docs::extract::{
@@ -307,12 +307,14 @@ fn markdown_without_closed_front_matter_is_kept_whole() {
 
 /// A PDF of `objects` (object `n` is `objects[n - 1]`, the catalog is object 1), with the
 /// cross-reference table computed from where each object lands.
-fn pdf(objects: &[String]) -> Vec<u8> {
+fn pdf<T: AsRef<[u8]>>(objects: &[T]) -> Vec<u8> {
     let mut bytes = b"%PDF-1.4\n%\xE2\xE3\xCF\xD3\n".to_vec();
     let mut offsets = Vec::new();
     for (index, object) in objects.iter().enumerate() {
         offsets.push(bytes.len());
-        write!(bytes, "{} 0 obj\n{object}\nendobj\n", index + 1).unwrap();
+        writeln!(bytes, "{} 0 obj", index + 1).unwrap();
+        bytes.extend_from_slice(object.as_ref());
+        bytes.extend_from_slice(b"\nendobj\n");
     }
     let xref = bytes.len();
     let size = objects.len() + 1;
@@ -326,6 +328,114 @@ fn pdf(objects: &[String]) -> Vec<u8> {
 
 fn stream(dictionary: &str, content: &str) -> String {
     format!("<< {dictionary} /Length {} >>\nstream\n{content}\nendstream", content.len())
+}
+
+/// A stream object with binary content.
+fn binary_stream(dictionary: &str, content: &[u8]) -> Vec<u8> {
+    let mut bytes = format!("<< {dictionary} /Length {} >>\nstream\n", content.len()).into_bytes();
+    bytes.extend_from_slice(content);
+    bytes.extend_from_slice(b"\nendstream");
+    bytes
+}
+
+/// `data` through zlib, as a PDF's `FlateDecode` filter expects it.
+fn deflated(data: impl std::io::Read) -> Vec<u8> {
+    let mut encoder = flate2::read::ZlibEncoder::new(data, flate2::Compression::fast());
+    let mut compressed = Vec::new();
+    std::io::Read::read_to_end(&mut encoder, &mut compressed).unwrap();
+    compressed
+}
+
+/// 300 MiB of zero bytes, deflated (about 300 KB): more than text extraction decodes from a
+/// file of that size.
+fn deflated_zeros() -> &'static [u8] {
+    static BOMB: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    BOMB.get_or_init(|| deflated(std::io::repeat(0).take(300 << 20)))
+}
+
+/// A one-page PDF whose text is drawn by content stream 4 and which has `extra` as object 6
+/// (the page's resources name it /Im1, so it may be a picture).
+fn pdf_with_streams(content: &[u8], content_dictionary: &str, extra: &[u8]) -> Vec<u8> {
+    pdf(&[
+        b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_vec(),
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] \
+          /Resources << /Font << /F1 5 0 R >> /XObject << /Im1 6 0 R >> >> /Contents 4 0 R >>"
+            .to_vec(),
+        binary_stream(content_dictionary, content),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_vec(),
+        extra.to_vec(),
+    ])
+}
+
+#[test]
+fn pdf_whose_streams_expand_a_thousandfold_is_refused_without_expanding_them() {
+    let text = b"BT /F1 12 Tf 72 720 Td (Hello PDF world) Tj ET";
+    let bomb = binary_stream("/Filter /FlateDecode", deflated_zeros());
+    // Twice deflated, the same 300 MiB take a few hundred bytes.
+    let twice = binary_stream("/Filter [/FlateDecode /FlateDecode]", &deflated(deflated_zeros()));
+    let as_content = pdf_with_streams(deflated_zeros(), "/Filter /FlateDecode", b"null");
+    for (name, bytes) in [
+        ("a stream no page draws", pdf_with_streams(text, "", &bomb)),
+        ("twice deflated", pdf_with_streams(text, "", &twice)),
+        ("the page's content", as_content),
+    ] {
+        let started = std::time::Instant::now();
+        let error = extract_bytes(&bytes, Format::Pdf, &ExtractOptions::default()).unwrap_err();
+        match error {
+            ExtractError::Pdf { message } => {
+                assert!(message.contains("decompression bomb"), "{name}: {message}");
+                assert!(message.contains("256 MiB"), "{name}: {message}");
+            }
+            other => panic!("{name}: expected Pdf, got {other:?}"),
+        }
+        eprintln!("{name}: {} bytes refused in {:?}", bytes.len(), started.elapsed());
+    }
+}
+
+#[test]
+fn objects_inside_object_streams_survive_the_stream_limit() {
+    // The page's font, object 8, is stored inside object stream 7 (deflated, as writers do).
+    let font = b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>";
+    let mut packed = b"8 0 ".to_vec();
+    packed.extend_from_slice(font);
+    let object_stream =
+        binary_stream("/Type /ObjStm /N 1 /First 4 /Filter /FlateDecode", &deflated(&packed[..]));
+    let text = b"BT /F1 12 Tf 72 720 Td (Hello PDF world) Tj ET";
+    let bytes = pdf(&[
+        b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_vec(),
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] \
+          /Resources << /Font << /F1 8 0 R >> >> /Contents 4 0 R >>"
+            .to_vec(),
+        binary_stream("/Filter /FlateDecode", &deflated(&text[..])),
+        b"null".to_vec(),
+        b"null".to_vec(),
+        object_stream,
+    ]);
+
+    let document = extract_bytes(&bytes, Format::Pdf, &ExtractOptions::default()).unwrap();
+
+    assert_eq!(document.text, "Hello PDF world\n");
+}
+
+#[test]
+fn pictures_are_not_decoded_for_text_however_large() {
+    let text = b"BT /F1 12 Tf 72 720 Td (Hello PDF world) Tj ET";
+    let picture = binary_stream(
+        "/Type /XObject /Subtype /Image /Width 10240 /Height 10240 /ColorSpace /DeviceRGB \
+         /BitsPerComponent 8 /Filter /FlateDecode",
+        deflated_zeros(),
+    );
+    // A little compressed text is within the budget.
+    let document = extract_bytes(
+        &pdf_with_streams(&deflated(&text[..]), "/Filter /FlateDecode", &picture),
+        Format::Pdf,
+        &ExtractOptions::default(),
+    )
+    .unwrap();
+
+    assert_eq!(document.text, "Hello PDF world\n");
 }
 
 /// A PDF with one page for each content stream: catalog 1, page tree 2, Helvetica 3, then a page

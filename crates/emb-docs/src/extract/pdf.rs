@@ -12,6 +12,8 @@ use pdf_extract::{Dictionary, Document as PdfDocument, Object, ObjectId, PlainTe
 
 use super::{tidy_lines, ExtractError};
 
+mod streams;
+
 /// Stack of the thread that reads a PDF: the PDF reader recurses into nested forms.
 const PDF_STACK_BYTES: usize = 64 * 1024 * 1024;
 /// Form `XObject`s drawn inside each other deeper than this make a PDF be refused.
@@ -47,8 +49,21 @@ fn pdf_error(message: impl Into<String>) -> ExtractError {
 }
 
 fn read_pdf(bytes: &[u8]) -> Result<String, ExtractError> {
-    let mut document =
-        PdfDocument::load_mem(bytes).map_err(|error| pdf_error(error.to_string()))?;
+    let loaded = streams::within_budget(streams::budget_for(bytes.len()), || {
+        let options = lopdf::LoadOptions::with_filter(streams::limit_decoded_streams);
+        PdfDocument::load_mem_with_options(bytes, options)
+    });
+    let mut document = match loaded {
+        Ok(document) => document.map_err(|error| pdf_error(error.to_string()))?,
+        Err(budget) => {
+            return Err(pdf_error(format!(
+                "its compressed streams expand to more than {} MiB, more than a file of {} \
+                 bytes should (a decompression bomb?), so it was not read",
+                budget >> 20,
+                bytes.len()
+            )))
+        }
+    };
     if document.is_encrypted() && document.decrypt("").is_err() {
         return Err(pdf_error(
             "it is encrypted with a password; decrypt it first (for example with qpdf --decrypt)",
