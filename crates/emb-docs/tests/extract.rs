@@ -353,6 +353,24 @@ fn deflated_zeros() -> &'static [u8] {
     BOMB.get_or_init(|| deflated(std::io::repeat(0).take(300 << 20)))
 }
 
+/// `data` in ASCII85, as a PDF's `ASCII85Decode` filter expects it (with its `~>` end).
+fn ascii85(data: &[u8]) -> Vec<u8> {
+    let mut text = Vec::new();
+    for group in data.chunks(4) {
+        let mut word = [0_u8; 4];
+        word[..group.len()].copy_from_slice(group);
+        let mut value = u32::from_be_bytes(word);
+        let mut digits = [0_u8; 5];
+        for digit in digits.iter_mut().rev() {
+            *digit = b'!' + (value % 85) as u8;
+            value /= 85;
+        }
+        text.extend_from_slice(&digits[..=group.len()]);
+    }
+    text.extend_from_slice(b"~>");
+    text
+}
+
 /// A one-page PDF whose text is drawn by content stream 4 and which has `extra` as object 6
 /// (the page's resources name it /Im1, so it may be a picture).
 fn pdf_with_streams(content: &[u8], content_dictionary: &str, extra: &[u8]) -> Vec<u8> {
@@ -375,9 +393,15 @@ fn pdf_whose_streams_expand_a_thousandfold_is_refused_without_expanding_them() {
     // Twice deflated, the same 300 MiB take a few hundred bytes.
     let twice = binary_stream("/Filter [/FlateDecode /FlateDecode]", &deflated(deflated_zeros()));
     let as_content = pdf_with_streams(deflated_zeros(), "/Filter /FlateDecode", b"null");
+    let in_ascii85 =
+        binary_stream("/Filter [/ASCII85Decode /FlateDecode]", &ascii85(deflated_zeros()));
+    let mut lzw = weezl::encode::Encoder::with_tiff_size_switch(weezl::BitOrder::Msb, 8);
+    let in_lzw = binary_stream("/Filter /LZWDecode", &lzw.encode(&vec![0; 300 << 20]).unwrap());
     for (name, bytes) in [
         ("a stream no page draws", pdf_with_streams(text, "", &bomb)),
         ("twice deflated", pdf_with_streams(text, "", &twice)),
+        ("deflated in ASCII85", pdf_with_streams(text, "", &in_ascii85)),
+        ("LZW", pdf_with_streams(text, "", &in_lzw)),
         ("the page's content", as_content),
     ] {
         let started = std::time::Instant::now();

@@ -9,6 +9,7 @@
 //! output, against a budget for the whole file, and empties a stream that would overspend it.
 //! Pictures are emptied too: text extraction never reads their pixels.
 
+use std::borrow::Cow;
 use std::cell::Cell;
 use std::io::{self, Read, Write};
 
@@ -95,7 +96,7 @@ fn decoded_size(stream: &Stream, limit: u64) -> Option<u64> {
         .and_then(|parameters| parameters.get(b"EarlyChange"))
         .and_then(Object::as_i64)
         .map_or(true, |value| value != 0);
-    let mut input = stream.content.clone();
+    let mut input = Cow::Borrowed(stream.content.as_slice());
     for (index, filter) in filters.iter().enumerate() {
         if index + 1 == filters.len() {
             // The last filter's output is only counted.
@@ -103,7 +104,7 @@ fn decoded_size(stream: &Stream, limit: u64) -> Option<u64> {
         }
         let mut output = Vec::new();
         decode(filter, early_change, &input, &mut output, limit)?;
-        input = output;
+        input = Cow::Owned(output);
     }
     fits(input.len() as u64, limit)
 }
@@ -133,10 +134,8 @@ fn decode(
             }
         }
         b"LZWDecode" => lzw(input, early_change, output, limit),
-        _ => {
-            // What else the reader decodes (ASCII85) makes at most four bytes per byte; what
-            // it does not decode, it leaves as it is. Either way the reader's own decoder is
-            // safe to run here, and its output is what the next filter reads.
+        b"ASCII85Decode" => {
+            // At most four bytes per byte: the reader's own decoder is safe to run here.
             let mut dictionary = Dictionary::new();
             dictionary.set("Filter", Object::Name(filter.to_vec()));
             let decoded = Stream::new(dictionary, input.to_vec())
@@ -146,6 +145,13 @@ fn decode(
                 return None;
             }
             decoded.len() as u64
+        }
+        // The reader does not decode other filters: they stay as they are.
+        _ => {
+            if output.write_all(input).is_err() {
+                return None;
+            }
+            input.len() as u64
         }
     };
     fits(written, limit)
