@@ -336,7 +336,7 @@ fn attend_generic<const D: usize>(
             scratch.scores.chunks_exact_mut(padded_columns).zip(&mut inverse_sums).take(rows)
         {
             row[length..].fill(-1e30);
-            *inverse_sum = 1.0 / kernels::exp_normalised_by_maximum(row);
+            *inverse_sum = 1.0 / kernels::exp_shifted_by_maximum(row);
         }
         let block =
             blocks.weighted_sum::<D>(&scratch.scores, padded_columns, values, head.stride, length);

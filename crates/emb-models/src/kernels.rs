@@ -234,7 +234,7 @@ fn exp_shifted_sum(values: &mut [f32], shift: f32) -> f32 {
 /// last division, which callers apply to whatever the probabilities produce (one value per
 /// output column instead of one per score). Inlined into callers' SIMD clones.
 #[inline(always)]
-pub(crate) fn exp_normalised_by_maximum(row: &mut [f32]) -> f32 {
+pub(crate) fn exp_shifted_by_maximum(row: &mut [f32]) -> f32 {
     let shift = maximum(row);
     exp_shifted_sum(row, shift)
 }
@@ -242,8 +242,7 @@ pub(crate) fn exp_normalised_by_maximum(row: &mut [f32]) -> f32 {
 /// Softmax of one row, in place; inlined into callers' SIMD clones.
 #[inline(always)]
 pub(crate) fn softmax_in_place(row: &mut [f32]) {
-    let shift = maximum(row);
-    let scale = 1.0 / exp_shifted_sum(row, shift);
+    let scale = 1.0 / exp_shifted_by_maximum(row);
     for x in row.iter_mut() {
         *x *= scale;
     }
