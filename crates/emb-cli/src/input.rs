@@ -31,9 +31,7 @@ pub fn read_query(source: &TextSource, binary: bool) -> Result<Query> {
             return Ok(Query::Binary(bytes));
         }
         let text = decode(bytes, &origin)?;
-        if text.trim().is_empty() {
-            bail!("the input is empty: there is nothing to embed");
-        }
+        check(&text, &origin)?;
         return Ok(Query::Text(text));
     }
     read_text(source, None).map(Query::Text)
@@ -84,10 +82,20 @@ pub fn read_text(source: &TextSource, positional: Option<&str>) -> Result<String
         stdin.read_to_end(&mut bytes).context("cannot read standard input")?;
         decode(bytes, "standard input")?
     };
-    if text.trim().is_empty() {
-        bail!("the input is empty: there is nothing to embed");
-    }
+    let origin = match positional {
+        Some(_) => "the text given".to_owned(),
+        None => origin(source),
+    };
+    check(&text, &origin)?;
     Ok(text)
+}
+
+/// Refuses text that no model should embed (the library's rule, which the server applies too).
+fn check(text: &str, origin: &str) -> Result<()> {
+    match emb::unembeddable(text) {
+        Some(problem) => bail!("{origin}: {problem}"),
+        None => Ok(()),
+    }
 }
 
 /// Decodes UTF-8, naming `origin` and the byte offset of the first invalid byte on failure.

@@ -194,8 +194,12 @@ fn empty_input_is_an_error() {
         .emb_with_model(&["embed", "-c", "  \n"])
         .assert()
         .code(1)
-        .stderr(predicate::str::contains("the input is empty"));
+        .stderr(predicate::str::contains("the text given with -c: the text is empty"));
     sandbox.emb_with_model(&["embed"]).write_stdin("").assert().code(1);
+    // The same rule as the server's: a NUL byte means a binary file read as text.
+    sandbox.emb_with_model(&["embed"]).write_stdin("text\0more").assert().code(1).stderr(
+        predicate::str::contains("standard input: the text contains a NUL byte (at byte 4)"),
+    );
 }
 
 #[test]
@@ -347,4 +351,66 @@ fn pull_downloads_a_model_from_the_hub_into_the_cache() {
         sandbox.emb().args(["embed", "-m", "all-MiniLM-L6-v2", "-c", &text]).output().unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     assert!(cosine(&vector_from(&output.stdout), &expected) >= 0.99999);
+}
+
+#[test]
+fn reading_commands_never_create_a_database() {
+    let sandbox = Sandbox::new();
+    let typo = sandbox.path().join("missing/typo.db");
+    for arguments in [
+        &["similar", "docs", "-c", "backups"][..],
+        &["collections", "list"],
+        &["collections", "info", "docs"],
+        &["index", "info", "docs"],
+        &["cluster", "docs"],
+    ] {
+        sandbox.emb().args(arguments).arg("-d").arg(&typo).assert().code(1).stderr(
+            predicate::str::contains(format!("there is no database at {}", typo.display())),
+        );
+    }
+    assert!(!typo.parent().unwrap().exists(), "neither the file nor its folder is made");
+    // The default database, before anything is stored.
+    sandbox
+        .emb()
+        .args(["collections", "list"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("store something first"));
+    assert!(!sandbox.database().exists());
+}
+
+#[test]
+fn warnings_written_to_a_file_carry_no_colour_codes() {
+    let sandbox = Sandbox::new();
+    // At debug level the model logs its truncation; stderr is a pipe here, as a file would be.
+    let output = sandbox
+        .emb_with_model(&["embed", "-c", &"word ".repeat(400)])
+        .env("EMB_LOG", "debug")
+        .output()
+        .expect("emb runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("DEBUG") && stderr.contains("inputs truncated"), "{stderr}");
+    assert!(!stderr.contains('\u{1b}'), "{stderr:?}");
+}
+
+#[test]
+fn a_folder_given_as_input_is_named() {
+    let sandbox = Sandbox::new();
+    let folder = sandbox.path().join("notes");
+    std::fs::create_dir(&folder).unwrap();
+    let shown = folder.display().to_string();
+    sandbox
+        .emb_with_model(&["embed-multi", "notes"])
+        .arg(&folder)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(format!("{shown} is a folder")))
+        .stderr(predicate::str::contains("--files"));
+    sandbox
+        .emb_with_model(&["embed"])
+        .arg("-i")
+        .arg(&folder)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(format!("cannot read {shown}")));
 }

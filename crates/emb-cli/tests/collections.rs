@@ -190,6 +190,25 @@ fn every_input_kind_is_read() {
 }
 
 #[test]
+fn an_npy_export_never_overwrites_the_file_beside_it() {
+    // The README's own flow: the input is notes.jsonl, and notes.npy's ids would go there.
+    let sandbox = Sandbox::with_model();
+    let input = sandbox.file("notes.jsonl", ANIMALS);
+    success(sandbox.emb().args(["embed-multi", "notes"]).arg(&input).arg("--store"));
+    let output = sandbox.path().join("notes.npy");
+    let stderr = failure(sandbox.emb().args(["collections", "export", "notes", "-o"]).arg(&output));
+    assert!(stderr.contains("notes.jsonl exists"), "{stderr}");
+    assert!(stderr.contains("--overwrite"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(&input).unwrap(), ANIMALS, "the input is untouched");
+    assert!(!output.exists(), "nothing is written when the export is refused");
+
+    let elsewhere = sandbox.path().join("vectors.npy");
+    let (_, stderr) =
+        success(sandbox.emb().args(["collections", "export", "notes", "-o"]).arg(&elsewhere));
+    assert!(stderr.contains("vectors.npy and ") && stderr.contains("vectors.jsonl"), "{stderr}");
+}
+
+#[test]
 fn export_and_import_round_trip_in_every_format() {
     let sandbox = Sandbox::with_model();
     let input = sandbox.file("animals.jsonl", ANIMALS);
@@ -210,7 +229,19 @@ fn export_and_import_round_trip_in_every_format() {
     assert!(original.contains(r#""metadata":{"kind":"bird"}"#), "{original}");
     for extension in ["jsonl", "csv", "npy", "parquet"] {
         let file = sandbox.path().join(format!("things.{extension}"));
-        success(sandbox.emb().args(["collections", "export", "things", "-o"]).arg(&file));
+        let export = || {
+            let mut command = sandbox.emb();
+            command.args(["collections", "export", "things", "-o"]).arg(&file);
+            command
+        };
+        if extension == "npy" {
+            // things.jsonl, written above, is where the .npy's ids would go.
+            let stderr = failure(&mut export());
+            assert!(stderr.contains("things.jsonl exists") && stderr.contains("--overwrite"));
+            success(export().arg("--overwrite"));
+        } else {
+            success(&mut export());
+        }
         let copy = format!("copy-{extension}");
         let (_, stderr) = success(sandbox.emb().args(["collections", "import", &copy]).arg(&file));
         assert!(stderr.contains("imported 6 items"), "{extension}: {stderr}");
@@ -290,7 +321,7 @@ fn cases() -> Vec<Case> {
         Case {
             name: "CSV row with too few columns",
             input: b"id,title,body\ng1,a,b\ng2,c,d\nx,only\ng3,e,f\n".to_vec(),
-            says: &["line 4", "2 columns; the header has 3"],
+            says: &["line 4", "\"x\"", "2 columns; the header has 3"],
         },
     ]
 }
@@ -481,4 +512,53 @@ fn where_filters_on_metadata_before_ranking() {
     assert_eq!(ids, ["d20", "d24", "d28", "d32", "d36"]);
     let stderr = failure(sandbox.emb().args(["similar", "docs", "-c", "x", "--where", "lang =="]));
     assert!(stderr.contains("at character 6"), "{stderr}");
+
+    // A misspelt field finds nothing, and says why.
+    let (stdout, stderr) = success(sandbox.emb().args([
+        "similar",
+        "docs",
+        "-c",
+        "backups",
+        "--where",
+        r#"lnag = "fr" and year > 2000"#,
+    ]));
+    assert!(stdout.is_empty(), "{stdout}");
+    assert!(
+        stderr.contains(r#"no item of "docs" has the field "lnag""#)
+            && stderr.contains(r#"has "lang", "year""#),
+        "{stderr}"
+    );
+    // A filter on real fields that matches nothing is not a mistake to warn about.
+    let (stdout, stderr) =
+        success(sandbox.emb().args(["similar", "docs", "-c", "x", "--where", "year > 3000"]));
+    assert!(stdout.is_empty() && !stderr.contains("warning"), "{stderr}");
+}
+
+#[test]
+fn the_summary_names_the_text_columns_and_warns_about_labels() {
+    let sandbox = Sandbox::with_model();
+    let mut input = String::new();
+    for index in 0..12 {
+        let label = ["networking", "storage"][index % 2];
+        writeln!(
+            input,
+            r#"{{"id": "p{index}", "text": "Paragraph {index} of the documentation.", "label": "{label}"}}"#
+        )
+        .unwrap();
+    }
+    let file = sandbox.file("labelled.jsonl", &input);
+    let (_, stderr) = success(sandbox.emb().args(["embed-multi", "docs"]).arg(&file));
+    assert!(stderr.contains(r#"text from columns "text", "label""#), "{stderr}");
+    assert!(
+        stderr.contains(r#"column "label" looks like a label"#)
+            && stderr.contains("--text-column text")
+            && stderr.contains("--metadata-columns label"),
+        "{stderr}"
+    );
+    // Following the advice: the label is metadata, and the warning is gone.
+    let (_, stderr) = success(
+        sandbox.emb().args(["embed-multi", "docs2", "--metadata-columns", "label"]).arg(&file),
+    );
+    assert!(stderr.contains(r#"text from column "text""#), "{stderr}");
+    assert!(!stderr.contains("warning"), "{stderr}");
 }

@@ -34,6 +34,14 @@ pub enum Error {
         /// The position of the empty input in the batch.
         index: usize,
     },
+    /// A name given to a new collection cannot be one.
+    #[error("{name:?} cannot name a collection: {reason}")]
+    InvalidCollectionName {
+        /// The name given.
+        name: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
     /// The embedder failed for a reason of its own.
     #[error("model {model} failed: {source}")]
     Embedding {

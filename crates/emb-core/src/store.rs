@@ -126,6 +126,23 @@ pub struct NativeIndex<'a> {
     pub settings: &'a str,
 }
 
+/// Checks a name for a new collection: it must hold something besides white space, must not
+/// start or end with white space (a name that differs from another by a space cannot be told
+/// apart in a listing), and must hold no control characters. Existing collections, whatever
+/// another tool named them, are opened as they are.
+pub fn check_collection_name(name: &str) -> Result<()> {
+    let reason = if name.trim().is_empty() {
+        "a collection's name must hold something besides white space"
+    } else if name.trim() != name {
+        "a collection's name must not start or end with white space"
+    } else if name.chars().any(char::is_control) {
+        "a collection's name must not hold control characters"
+    } else {
+        return Ok(());
+    };
+    Err(crate::Error::InvalidCollectionName { name: name.to_owned(), reason })
+}
+
 /// Where collections live. Implementations: SQLite (llm's embeddings.db) and PostgreSQL with
 /// pgvector.
 ///
@@ -177,6 +194,10 @@ pub trait Store: Send {
 
     /// The ids of the items of `collection` whose metadata passes `filter`, in id order.
     fn filter_ids(&self, collection: &str, filter: &crate::filter::Filter) -> Result<Vec<String>>;
+
+    /// The top-level keys of the metadata of `collection`'s items, sorted and without repeats
+    /// (a whole scan: for messages about a filter that found nothing, not for every search).
+    fn metadata_keys(&self, collection: &str) -> Result<Vec<String>>;
 
     /// Replaces the stored related items of `collection` with `related`: for each item id, its
     /// related ids and scores, best first. One transaction.

@@ -102,7 +102,7 @@ impl From<emb::Error> for ApiError {
             E::Model(emb_models_error) if is_bad_input(emb_models_error) => {
                 Self::unprocessable(message)
             }
-            E::Core(core) if is_bad_vector(core) => Self::unprocessable(message),
+            E::Core(core) if is_bad_request(core) => Self::unprocessable(message),
             _ => {
                 tracing::error!(%message, "request failed");
                 Self::internal(message)
@@ -121,8 +121,8 @@ fn is_bad_input(error: &emb::ModelError) -> bool {
     matches!(error, emb::ModelError::Tokenizer(_) | emb::ModelError::UnknownPrompt { .. })
 }
 
-/// Whether a core error is about a vector the caller sent.
-fn is_bad_vector(error: &emb::CoreError) -> bool {
+/// Whether a core error is about what the caller sent (a vector, a collection's name).
+fn is_bad_request(error: &emb::CoreError) -> bool {
     use emb::CoreError as C;
     matches!(
         error,
@@ -130,6 +130,7 @@ fn is_bad_vector(error: &emb::CoreError) -> bool {
             | C::InvalidBlob { .. }
             | C::EmptyInput { .. }
             | C::UnsupportedInput { .. }
+            | C::InvalidCollectionName { .. }
     )
 }
 

@@ -31,7 +31,7 @@ pub async fn authorize(
                 .headers()
                 .get(AUTHORIZATION)
                 .and_then(|value| value.to_str().ok())
-                .and_then(|value| value.strip_prefix("Bearer "))
+                .and_then(bearer_token)
                 .unwrap_or_default();
             if !same(given.trim().as_bytes(), key.as_bytes()) {
                 return ApiError::unauthorized().into_response();
@@ -39,6 +39,13 @@ pub async fn authorize(
         }
     }
     next.run(request).await
+}
+
+/// The token of an `Authorization` header's `Bearer` scheme, whose name is case-insensitive
+/// (RFC 9110, section 11.1): `Bearer KEY`, `bearer KEY` and `BEARER KEY` all give `KEY`.
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim_start().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then_some(token)
 }
 
 /// Answers 413 to a body whose announced length is over the limit, after reading and
@@ -132,5 +139,14 @@ mod tests {
         assert!(!is_open("/v1/embeddings"));
         assert!(!is_open("/metrics"));
         assert!(!is_open("/v1/collections/docs/map.html"));
+    }
+
+    #[test]
+    fn the_bearer_scheme_is_case_insensitive() {
+        assert_eq!(bearer_token("Bearer KEY"), Some("KEY"));
+        assert_eq!(bearer_token("bearer KEY"), Some("KEY"));
+        assert_eq!(bearer_token("BEARER KEY"), Some("KEY"));
+        assert_eq!(bearer_token("Basic KEY"), None);
+        assert_eq!(bearer_token("BearerKEY"), None);
     }
 }

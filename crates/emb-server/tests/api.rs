@@ -74,6 +74,30 @@ fn token_ids_are_the_models_own() {
 }
 
 #[test]
+fn empty_text_and_nul_bytes_are_refused_as_the_cli_refuses_them() {
+    let served = Served::start(|_| {});
+    let cases = [
+        (json!({"input": ""}), "/v1/embeddings", "the text is empty"),
+        (
+            json!({"input": ["fine", "  "]}),
+            "/v1/embeddings",
+            "text 1 (counting from 0): the text is empty",
+        ),
+        (json!({"input": "a\u{0}b"}), "/v1/embeddings", "NUL byte (at byte 1)"),
+        (json!({"inputs": ""}), "/embed", "the text is empty"),
+    ];
+    for (body, route, says) in cases {
+        let answer = served.post(route, &body);
+        assert_eq!(answer.status, 422, "{body}: {}", answer.body);
+        let message = answer.json()["error"]["message"].as_str().unwrap().to_owned();
+        assert!(message.contains(says), "{body}: {message}");
+    }
+    served.post("/v1/collections/notes/items", &json!({"items": [{"id": "a", "text": "a cat"}]}));
+    let search = served.post("/v1/collections/notes/search", &json!({"text": ""}));
+    assert_eq!(search.status, 422, "{}", search.body);
+}
+
+#[test]
 fn tei_routes_answer_as_tei_does() {
     let served = Served::start(|_| {});
     let embedded: Vec<Vec<f32>> =
@@ -154,6 +178,17 @@ fn collections_round_trip(served: &Served) {
     let filtered = filtered["data"].as_array().unwrap();
     assert_eq!(filtered.len(), 5);
     assert!(filtered.iter().all(|hit| hit["metadata"]["topic"] == 1));
+    let typo = served
+        .post("/v1/collections/notes/search", &json!({"text": "cats", "filter": "tpoic = 1"}))
+        .json();
+    assert_eq!(typo["data"].as_array().unwrap().len(), 0);
+    let warning = typo["warnings"][0].as_str().unwrap();
+    assert!(warning.contains(r#"["tpoic"]"#) && warning.contains(r#""topic""#), "{warning}");
+    assert!(served
+        .post("/v1/collections/notes/search", &json!({"text": "cats", "filter": "topic = 99"}))
+        .json()
+        .get("warnings")
+        .is_none());
     let hybrid = served
         .post("/v1/collections/notes/search", &json!({"text": "rain", "k": 3, "hybrid": true}));
     assert_eq!(hybrid.status, 200, "{}", hybrid.body);
@@ -215,6 +250,11 @@ fn a_key_guards_everything_but_health_and_the_page() {
     assert_eq!(wrong.status, 401);
     let right = served.send("GET", "/v1/collections", None, &[("Authorization", "Bearer sesame")]);
     assert_eq!(right.status, 200);
+    // The scheme's name is case-insensitive (RFC 9110); the key is not.
+    for header in ["bearer sesame", "BEARER sesame"] {
+        let answer = served.send("GET", "/v1/collections", None, &[("Authorization", header)]);
+        assert_eq!(answer.status, 200, "{header}");
+    }
 }
 
 #[test]

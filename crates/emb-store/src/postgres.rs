@@ -590,6 +590,7 @@ impl Store for PostgresStore {
     }
 
     fn create_collection(&mut self, name: &str, model: &str) -> Result<()> {
+        emb_core::store::check_collection_name(name)?;
         self.run("cannot create the collection", |connection| {
             connection.client.execute(
                 "INSERT INTO emb_collections (name, model) VALUES ($1, $2)
@@ -777,6 +778,21 @@ impl Store for PostgresStore {
                 .iter()
                 .map(|row| row.get(0))
                 .collect())
+        })
+    }
+
+    fn metadata_keys(&self, collection: &str) -> Result<Vec<String>> {
+        let found = self.require(collection)?;
+        if found.dimensions.is_none() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT DISTINCT jsonb_object_keys(document) AS key FROM {} \
+             WHERE jsonb_typeof(document) = 'object' ORDER BY key",
+            found.table()
+        );
+        self.run("cannot list the metadata's fields", |connection| {
+            Ok(connection.client.query(&sql, &[])?.iter().map(|row| row.get(0)).collect())
         })
     }
 

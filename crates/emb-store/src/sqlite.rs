@@ -328,6 +328,7 @@ impl Store for SqliteStore {
     }
 
     fn create_collection(&mut self, name: &str, model: &str) -> Result<()> {
+        emb_core::store::check_collection_name(name)?;
         self.connection
             .execute(
                 "INSERT INTO collections (name, model) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING",
@@ -537,6 +538,25 @@ impl Store for SqliteStore {
             .query_map(rusqlite::params_from_iter(parameters), |row| row.get(0))
             .map_err(self.fail("cannot filter"))?;
         rows.collect::<rusqlite::Result<_>>().map_err(self.fail("cannot filter"))
+    }
+
+    fn metadata_keys(&self, collection: &str) -> Result<Vec<String>> {
+        let collection_id = self.require_collection(collection)?;
+        let mut statement = self
+            .connection
+            .prepare(
+                "SELECT DISTINCT key FROM embeddings, json_each(embeddings.metadata)
+                 WHERE collection_id = ?1
+                   AND CASE WHEN json_valid(embeddings.metadata)
+                       THEN json_type(embeddings.metadata) END = 'object'
+                 ORDER BY key",
+            )
+            .map_err(self.fail("cannot list the metadata's fields"))?;
+        let rows = statement
+            .query_map([collection_id], |row| row.get(0))
+            .map_err(self.fail("cannot list the metadata's fields"))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(self.fail("cannot list the metadata's fields"))
     }
 
     fn store_related(

@@ -124,6 +124,11 @@ fn filters_metadata(store: &mut dyn Store) {
     assert_eq!(ids("score >= 0.5"), ["c"]);
     assert_eq!(ids("draft != true"), ["a"]);
     assert_eq!(ids("year = 'soon'"), ["f"]);
+    assert_eq!(
+        store.metadata_keys("c").unwrap(),
+        ["author", "draft", "lang", "score", "year"],
+        "items without metadata or with text that is not a JSON object add nothing"
+    );
 }
 
 fn last_write_of_an_id_wins_and_order_holds(store: &mut dyn Store) {
@@ -257,6 +262,15 @@ fn a_deleted_collection_comes_back_with_new_dimensions(store: &mut dyn Store) {
     store.apply("c", &[upsert("a", vec![1.0, 2.0])]).unwrap();
     let info = store.collection("c").unwrap().unwrap();
     assert_eq!((info.count, info.dimensions, info.model.as_str()), (1, Some(2), "m2"));
+}
+
+fn blank_and_padded_names_are_refused(store: &mut dyn Store) {
+    for name in ["", " ", "\t", " notes", "notes\n", "no\u{0}tes"] {
+        let error = store.create_collection(name, "m").unwrap_err().to_string();
+        assert!(error.contains("cannot name a collection"), "{name:?}: {error}");
+    }
+    assert!(store.collections().unwrap().is_empty());
+    store.create_collection("notes of 2024", "m").unwrap();
 }
 
 fn indexes_are_registered_and_dropped(store: &mut dyn Store) {
@@ -432,6 +446,7 @@ conformance!(
     keywords_find_stored_content,
     empty_collections_answer_empty,
     a_deleted_collection_comes_back_with_new_dimensions,
+    blank_and_padded_names_are_refused,
     indexes_are_registered_and_dropped,
     native_searches_match_exact_ones,
 );

@@ -105,10 +105,29 @@ pub struct Hit {
     pub metadata: Option<serde_json::Value>,
 }
 
+/// Fields a filter names that no item's metadata has (see [`Database::missing_filter_fields`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MissingFields {
+    /// The fields named that no item has.
+    pub missing: Vec<String>,
+    /// The top-level fields the items' metadata does have.
+    pub known: Vec<String>,
+}
+
 impl Database {
     /// The database used when none is named: `embeddings.db` in the emb home folder.
     pub fn default_path() -> PathBuf {
         crate::settings::home().join("embeddings.db")
+    }
+
+    /// Opens the database at `path` if it exists, for work that only reads: a missing SQLite
+    /// file (a typo, or nothing stored yet) is an error rather than a new empty database.
+    /// A `postgres://` URL opens as with [`Database::open`].
+    pub fn open_existing(path: &Path) -> Result<Self> {
+        if !Self::is_url(path) && !path.exists() {
+            return Err(Error::NoSuchDatabase { path: path.to_owned() });
+        }
+        Self::open(path)
     }
 
     /// Opens (creating if needed) the database at `path`: a SQLite file, or a PostgreSQL
@@ -303,6 +322,40 @@ impl Database {
                 })
                 .map_err(emb_index::Error::Core)
         })?)
+    }
+
+    /// The fields `filter` names (by their first key) that no item of `collection` has in its
+    /// metadata, and the fields the items do have: for saying why a filtered search found
+    /// nothing. `None` when every field named is there. Scans the metadata.
+    pub fn missing_filter_fields(
+        &self,
+        collection: &str,
+        filter: &Filter,
+    ) -> Result<Option<MissingFields>> {
+        let known = self.store().metadata_keys(collection)?;
+        let mut missing: Vec<String> = Vec::new();
+        let mut pending = vec![filter];
+        while let Some(filter) = pending.pop() {
+            let field = match filter {
+                Filter::And(left, right) | Filter::Or(left, right) => {
+                    pending.extend([left.as_ref(), right.as_ref()]);
+                    continue;
+                }
+                Filter::Not(inner) => {
+                    pending.push(inner);
+                    continue;
+                }
+                Filter::Compare { field, .. }
+                | Filter::In { field, .. }
+                | Filter::IsNull { field } => field,
+            };
+            let Some(first) = field.first() else { continue };
+            if !known.contains(first) && !missing.contains(first) {
+                missing.push(first.clone());
+            }
+        }
+        missing.sort();
+        Ok((!missing.is_empty()).then_some(MissingFields { missing, known }))
     }
 
     /// The items of `collection` most similar to the search's target, best first: by the

@@ -53,6 +53,14 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// Writing would replace a file the caller did not name (the ids file beside an `.npy`).
+    #[error("{path} exists: {why}, and a file that was not named is not overwritten; name another output, or allow replacing it")]
+    WouldOverwrite {
+        /// The file that exists.
+        path: std::path::PathBuf,
+        /// Why it would be written.
+        why: &'static str,
+    },
     /// A language model's chat endpoint failed (cluster summaries, `emb ask`).
     #[error("asking the language model at {url} failed: {problem}")]
     Chat {
@@ -60,6 +68,12 @@ pub enum Error {
         url: String,
         /// What went wrong.
         problem: String,
+    },
+    /// A database opened for reading does not exist.
+    #[error("there is no database at {path}: nothing has been stored there yet (check the path)")]
+    NoSuchDatabase {
+        /// The file asked for.
+        path: std::path::PathBuf,
     },
     /// There is no collection of that name.
     #[error("there is no collection named {name:?} in {database} (collections: {known})")]

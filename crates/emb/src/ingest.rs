@@ -342,16 +342,25 @@ fn validate(
     })
 }
 
+/// Why `text` cannot be embedded, if it cannot: it is empty or only white space, or it holds a
+/// NUL byte (a binary file read as text). The one rule for every way text reaches a model: the
+/// CLI's inputs, ingest and the server's routes.
+pub fn unembeddable(text: &str) -> Option<String> {
+    if text.trim().is_empty() {
+        return Some("the text is empty: there is nothing to embed".into());
+    }
+    text.find('\0').map(|position| {
+        format!(
+            "the text contains a NUL byte (at byte {position}): is this a binary file? (pictures \
+             and sounds are embedded as bytes, not text)"
+        )
+    })
+}
+
 /// Why `text` cannot be embedded, if it cannot.
 fn check_text(text: &str, options: &IngestOptions) -> Result<(), String> {
-    if text.trim().is_empty() {
-        return Err("the text is empty: there is nothing to embed".into());
-    }
-    if let Some(position) = text.find('\0') {
-        return Err(format!(
-            "the text contains a NUL byte (at byte {position}): is this a binary file? (use \
-             --binary for pictures)"
-        ));
+    if let Some(problem) = unembeddable(text) {
+        return Err(problem);
     }
     if text.len() > options.max_text_bytes {
         return Err(format!(

@@ -55,7 +55,7 @@ pub mod transfer;
 pub mod words;
 
 pub use analysis::Snapshot;
-pub use database::{Database, Hit, Keywords, Neighbour, Related, Search, Target};
+pub use database::{Database, Hit, Keywords, MissingFields, Neighbour, Related, Search, Target};
 pub use emb_analysis::neighbourhood::OutlierMethod;
 pub use emb_analysis::Rows;
 pub use emb_core::filter::{Filter, FilterError};
@@ -70,7 +70,7 @@ pub use emb_models::{audio, pictures, Embedded, ModelError, ModelInfo, PictureMo
 pub use emb_plot as plot;
 pub use error::{Error, Result};
 pub use index::{IndexSettings, IndexState, IndexStatus, IndexSync};
-pub use ingest::{content_hash, IngestOptions, IngestReport};
+pub use ingest::{content_hash, unembeddable, IngestOptions, IngestReport};
 pub use items::VectorItem;
 pub use model::{describe, register_word_vectors, EmbedOptions, Model, Prepared, TokenCounter};
 

@@ -5,8 +5,10 @@
 //! column (or key) is the id and the other columns, joined by spaces, are the text; a
 //! [`Columns`] spec names them explicitly instead.
 
+use std::collections::{BTreeMap, HashSet};
 use std::io::{BufRead, Read};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use serde_json::{Map, Value};
 
@@ -111,6 +113,104 @@ pub struct Columns {
     pub text: Vec<String>,
     /// Columns stored as metadata (not embedded). Default: none.
     pub metadata: Vec<String>,
+    /// Where to note which columns made the text, and what their values look like.
+    pub survey: Option<ColumnSurvey>,
+}
+
+/// Rows a [`ColumnSurvey`] looks at: enough to tell prose from labels, bounded in memory.
+const SURVEYED_ROWS: usize = 2_000;
+
+/// Notes which columns made each item's text and samples their values, so that a caller can
+/// say which columns were embedded and warn about one that looks like a label or a number
+/// rather than prose (llm's rule embeds every column but the id). Clones share one survey.
+#[derive(Debug, Clone, Default)]
+pub struct ColumnSurvey(Arc<Mutex<SurveyState>>);
+
+#[derive(Debug, Default)]
+struct SurveyState {
+    /// The text columns in the order first seen.
+    order: Vec<String>,
+    /// Per text column: the values sampled.
+    columns: BTreeMap<String, ColumnSample>,
+    rows: usize,
+}
+
+#[derive(Debug, Default)]
+struct ColumnSample {
+    values: usize,
+    characters: usize,
+    numbers: usize,
+    distinct: HashSet<String>,
+}
+
+/// What a [`ColumnSurvey`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColumnReport {
+    /// The columns whose values were joined into the text, in order.
+    pub text: Vec<String>,
+    /// Text columns that look like labels or numbers, each with what was seen.
+    pub label_like: Vec<(String, String)>,
+}
+
+impl ColumnSurvey {
+    fn observe(&self, text_columns: &[(&str, &Value)]) {
+        let mut state = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        state.rows += 1;
+        let sampling = state.rows <= SURVEYED_ROWS;
+        for (column, value) in text_columns {
+            if !state.columns.contains_key(*column) {
+                state.order.push((*column).to_owned());
+                state.columns.insert((*column).to_owned(), ColumnSample::default());
+            }
+            if !sampling {
+                continue;
+            }
+            let sample = state.columns.get_mut(*column).expect("inserted above");
+            let text = text_of(value);
+            let trimmed = text.trim();
+            if trimmed.is_empty() {
+                continue;
+            }
+            sample.values += 1;
+            sample.characters += trimmed.chars().count();
+            if value.is_number() || value.is_boolean() || trimmed.parse::<f64>().is_ok() {
+                sample.numbers += 1;
+            }
+            if sample.distinct.len() <= SURVEYED_ROWS {
+                sample.distinct.insert(trimmed.to_owned());
+            }
+        }
+    }
+
+    /// The columns that made the text, and those among them that look like labels (short
+    /// values that repeat) or numbers. With one text column nothing is label-like: it is the
+    /// text.
+    pub fn report(&self) -> ColumnReport {
+        let state = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut label_like = Vec::new();
+        if state.order.len() > 1 {
+            for column in &state.order {
+                let sample = &state.columns[column];
+                if sample.values < 5 {
+                    continue;
+                }
+                let mean = sample.characters as f64 / sample.values as f64;
+                let distinct = sample.distinct.len();
+                if sample.numbers == sample.values {
+                    label_like.push((column.clone(), "numbers".to_owned()));
+                } else if mean <= 24.0 && distinct * 2 <= sample.values {
+                    label_like.push((
+                        column.clone(),
+                        format!(
+                            "short values that repeat: {distinct} different in {} rows",
+                            sample.values
+                        ),
+                    ));
+                }
+            }
+        }
+        ColumnReport { text: state.order.clone(), label_like }
+    }
 }
 
 impl Columns {
@@ -134,15 +234,25 @@ impl Columns {
                 });
             }
         }
+        let is_text = |column: &String| {
+            *column != id_column
+                && !self.metadata.contains(column)
+                && (self.text.is_empty() || self.text.contains(column))
+        };
+        if let Some(survey) = &self.survey {
+            let text_columns: Vec<(&str, &Value)> = row
+                .iter()
+                .filter(|(column, _)| is_text(column))
+                .map(|(column, value)| (column.as_str(), value))
+                .collect();
+            survey.observe(&text_columns);
+        }
         let mut parts = Vec::new();
         let mut metadata = Map::new();
         for (column, value) in row {
-            if column == id_column {
-                continue;
-            }
-            if self.metadata.contains(&column) {
+            if self.metadata.contains(&column) && column != id_column {
                 metadata.insert(column, value);
-            } else if self.text.is_empty() || self.text.contains(&column) {
+            } else if is_text(&column) {
                 parts.push(text_of(&value));
             }
         }
@@ -219,10 +329,24 @@ fn delimited(reader: Box<dyn BufRead + Send>, delimiter: u8, columns: Columns) -
         })?;
         let origin = format!("line {}", record.position().map_or(0, csv::Position::line));
         if record.len() != header.len() {
-            return Err(Problem::at(
+            // The id, when the row reaches its column, says which item it is.
+            let id_index = columns
+                .id
+                .as_ref()
+                .map_or(Some(0), |id| header.iter().position(|name| name == id));
+            let id = id_index
+                .and_then(|index| record.get(index))
+                .and_then(|field| std::str::from_utf8(field).ok())
+                .map(str::to_owned);
+            return Err(Problem {
                 origin,
-                format!("the row has {} columns; the header has {}", record.len(), header.len()),
-            ));
+                id,
+                cause: format!(
+                    "the row has {} columns; the header has {}",
+                    record.len(),
+                    header.len()
+                ),
+            });
         }
         let mut row = Vec::with_capacity(header.len());
         for (name, field) in header.iter().zip(&record) {
@@ -517,6 +641,7 @@ mod tests {
             id: Some("key".into()),
             text: vec!["body".into()],
             metadata: vec!["year".into()],
+            survey: None,
         };
         let items = table(
             "[{\"title\": \"T\", \"key\": \"k1\", \"body\": \"B\", \"year\": 2020}]",
@@ -537,10 +662,53 @@ mod tests {
         let problem = items[1].as_ref().unwrap_err();
         assert_eq!(problem.origin, "line 3");
         assert!(problem.cause.contains("1 columns; the header has 2"), "{problem}");
+        assert_eq!(
+            problem.to_string(),
+            "line 3 (id \"2\"): the row has 1 columns; the header has 2"
+        );
+        // A named id column the short row does not reach leaves the id unknown.
+        let columns = Columns { id: Some("key".into()), ..Columns::default() };
+        let items = table(
+            "text,key
+short
+",
+            None,
+            columns,
+        );
+        assert_eq!(items[0].as_ref().unwrap_err().id, None);
 
         let items =
             table("{\"id\": 1, \"text\": \"a\"}\n{\"id\": 2, \"te\n", None, Columns::default());
         assert_eq!(items[1].as_ref().unwrap_err().origin, "line 2");
         assert!(items[1].as_ref().unwrap_err().cause.starts_with("malformed JSON"));
+    }
+
+    #[test]
+    fn a_survey_names_the_text_columns_and_finds_labels() {
+        let survey = ColumnSurvey::default();
+        let mut input = String::new();
+        for index in 0..20 {
+            let label = ["networking", "storage", "text"][index % 3];
+            input.push_str(&format!(
+                "{{\"id\": {index}, \"text\": \"paragraph number {index} about things\", \
+                 \"label\": \"{label}\", \"year\": {}}}\n",
+                2000 + index
+            ));
+        }
+        let columns = Columns { survey: Some(survey.clone()), ..Columns::default() };
+        let items = table(&input, None, columns);
+        assert!(items[0].as_ref().unwrap().text().unwrap().ends_with(" networking 2000"));
+        let report = survey.report();
+        assert_eq!(report.text, ["text", "label", "year"]);
+        let flagged: Vec<&str> =
+            report.label_like.iter().map(|(column, _)| column.as_str()).collect();
+        assert_eq!(flagged, ["label", "year"], "{report:?}");
+        assert!(report.label_like[0].1.contains("3 different in 20 rows"), "{report:?}");
+
+        // One text column is the text, whatever it holds.
+        let survey = ColumnSurvey::default();
+        let columns = Columns { survey: Some(survey.clone()), ..Columns::default() };
+        table("id,label\n1,a\n2,a\n3,a\n4,a\n5,a\n6,a\n", None, columns);
+        assert_eq!(survey.report().label_like, []);
     }
 }

@@ -161,11 +161,16 @@ impl Database {
     }
 
     /// Writes `collection` to the file `path` in `format`; returns the files written.
+    ///
+    /// `path` itself is replaced when it exists (it was named). An `.npy` export also writes its
+    /// ids, content and metadata to [`npy_companion`]`(path)`, a file that was not named: when
+    /// that exists, the export writes nothing and fails, unless `replace_companion` is set.
     pub fn export(
         &self,
         collection: &str,
         format: FileFormat,
         path: &Path,
+        replace_companion: bool,
     ) -> Result<Vec<PathBuf>> {
         let create = |path: &Path| File::create(path).map(BufWriter::new).map_err(io_error(path));
         match format {
@@ -178,6 +183,12 @@ impl Database {
             FileFormat::Npy => {
                 let info = self.summary(collection)?;
                 let companion = npy_companion(path);
+                if companion.exists() && !replace_companion {
+                    return Err(Error::WouldOverwrite {
+                        path: companion,
+                        why: "an .npy export writes its ids, content and metadata there",
+                    });
+                }
                 let (mut matrix, mut ids) = (create(path)?, create(&companion)?);
                 matrix
                     .write_all(&npy_header(info.count, info.dimensions.unwrap_or(0)))

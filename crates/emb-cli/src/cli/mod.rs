@@ -141,8 +141,11 @@ pub enum Command {
     /// Classify a collection's items (or texts from standard input): zero-shot against label
     /// texts, or by a classifier trained on a labelled collection.
     ///
-    /// Prints JSON lines {"id", "label", "score"}.
-    /// Examples: emb classify news --labels "sports,politics,technology"
+    /// Prints JSON lines {"id", "label", "score"}. The score is the cosine similarity with the
+    /// class's label text (zero-shot) or with the class's mean vector (--method centroid), the
+    /// share of the k nearest examples' weighted votes (knn), or the probability (logistic).
+    /// With --min-score, an item that scores lower for every class gets label null: it fits none.
+    /// Examples: emb classify news --labels "sports,politics,technology" --min-score 0.3
     ///           emb classify news --train labelled --field topic --method logistic --eval topic
     ///           echo "The match ended 2-1" | emb classify - --train labelled --field topic
     #[command(verbatim_doc_comment)]
@@ -176,8 +179,11 @@ pub enum Command {
     /// Measure a model's quality on local labelled data: document similarity against human
     /// ratings, clustering, zero-shot and trained classification, retrieval.
     ///
-    /// The data comes from gensim's test data: run scripts/fetch-eval-data once.
-    /// Example: emb eval -m all-MiniLM-L6-v2
+    /// The data sets are from gensim's test data (the gensim 4.4.0 wheel on PyPI):
+    /// scripts/fetch-eval-data in emb's repository installs them, or give their folder with
+    /// --data. Or measure a labelled collection of your own with --collection and --field.
+    /// Examples: emb eval -m all-MiniLM-L6-v2
+    ///           emb eval --collection news --field topic -d news.db
     #[command(verbatim_doc_comment)]
     Eval(EvalArgs),
     /// Word vectors (GloVe, word2vec, fastText): nearest words, analogies, the odd one out,
@@ -186,7 +192,7 @@ pub enum Command {
     /// The vectors come from -m (default glove-100: scripts/fetch-word-vectors installs it),
     /// a name registered with `emb models add`, or a vectors file.
     /// Examples: emb words similar france
-    ///           emb words analogy germany paris france
+    ///           emb words analogy france paris germany
     ///           emb words calc "king - man + woman"
     #[command(subcommand, verbatim_doc_comment)]
     Words(WordsCommand),
@@ -514,9 +520,14 @@ pub enum CollectionsCommand {
         /// The file format. Default: from the extension of -o, else jsonl.
         #[arg(long, value_enum)]
         format: Option<FileFormat>,
-        /// The file to write. Default: standard output (jsonl and csv only).
+        /// The file to write. Default: standard output (jsonl and csv only). An .npy file gets
+        /// its ids, content and metadata in a JSON lines file of the same name beside it
+        /// (docs.npy -> docs.jsonl), which must not exist yet unless --overwrite is given.
         #[arg(short, long)]
         output: Option<PathBuf>,
+        /// Replace the JSON lines file an .npy export writes beside its -o file when it exists.
+        #[arg(long)]
+        overwrite: bool,
         #[command(flatten)]
         database: DatabaseArgs,
     },

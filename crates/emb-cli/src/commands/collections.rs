@@ -24,12 +24,12 @@ pub fn run(command: CollectionsCommand) -> Result<()> {
             eprintln!("deleted collection {name:?}");
             Ok(())
         }
-        CollectionsCommand::Export { name, format, output, database } => {
-            export(&super::open_database(&database)?, &name, format, output.as_deref())
+        CollectionsCommand::Export { name, format, output, overwrite, database } => {
+            export(&super::open_database(&database)?, &name, format, output.as_deref(), overwrite)
         }
         CollectionsCommand::Copy { name, from, to, batch_size } => {
             let source = super::open_database(&DatabaseArgs { database: from })?;
-            let mut target = super::open_database(&DatabaseArgs { database: Some(to) })?;
+            let mut target = super::create_database(&DatabaseArgs { database: Some(to) })?;
             let bar = super::progress_bar(None, "items copied");
             let started = std::time::Instant::now();
             let outcome = source.copy_to(&name, &mut target, batch_size, &mut |done, total| {
@@ -51,7 +51,7 @@ pub fn run(command: CollectionsCommand) -> Result<()> {
             Ok(())
         }
         CollectionsCommand::Import { name, input, format, model, batch_size, database } => {
-            let mut database = super::open_database(&database)?;
+            let mut database = super::create_database(&database)?;
             let model = model.unwrap_or_else(|| super::model_name(None));
             import(&mut database, &name, &input, format, &model, batch_size)
         }
@@ -133,6 +133,7 @@ fn export(
     name: &str,
     format: Option<FileFormat>,
     output: Option<&Path>,
+    overwrite: bool,
 ) -> Result<()> {
     let format = format_of(format, output).unwrap_or(transfer::FileFormat::Jsonl);
     let Some(path) = output else {
@@ -144,7 +145,10 @@ fn export(
         out.flush()?;
         return Ok(());
     };
-    let files = database.export(name, format, path)?;
+    let files = database.export(name, format, path, overwrite).map_err(|error| match error {
+        emb::Error::WouldOverwrite { .. } => anyhow::anyhow!("{error} (--overwrite)"),
+        other => other.into(),
+    })?;
     let names: Vec<String> = files.iter().map(|file| file.display().to_string()).collect();
     eprintln!("exported {name} to {}", names.join(" and "));
     Ok(())

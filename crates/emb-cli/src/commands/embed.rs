@@ -69,7 +69,7 @@ fn store(arguments: &EmbedArgs, collection: &str, id: &str, query: Query) -> Res
             other => anyhow::bail!("--metadata must be a JSON object, not {other}"),
         },
     };
-    let mut database = super::open_database(&arguments.database)?;
+    let mut database = super::create_database(&arguments.database)?;
     let (model, embed) = super::load_collection_model(&database, collection, &arguments.model)?;
     let content = match query {
         Query::Text(text) => emb::sources::Content::Text(text),

@@ -10,11 +10,13 @@ use emb::sources::{self, Columns, Format, Items};
 use crate::cli::{EmbedMultiArgs, TableFormat};
 
 pub fn run(arguments: &EmbedMultiArgs) -> Result<()> {
-    let mut database = super::open_database(&arguments.database)?;
+    let mut database = super::create_database(&arguments.database)?;
+    let survey = sources::ColumnSurvey::default();
     let columns = Columns {
         id: arguments.id_column.clone(),
         text: arguments.text_column.clone(),
         metadata: arguments.metadata_columns.clone(),
+        survey: Some(survey.clone()),
     };
     let (items, total) = open_items(arguments, &database, columns)?;
     let (model, mut embed) =
@@ -60,6 +62,7 @@ pub fn run(arguments: &EmbedMultiArgs) -> Result<()> {
     });
     bar.finish_and_clear();
     let report = outcome?;
+    report_columns(&survey.report(), arguments);
     let seconds = started.elapsed().as_secs_f64();
     eprintln!(
         "{}: {} embedded, {} updated, {} unchanged{} ({} items in {seconds:.1} s, {:.0} items/s)",
@@ -94,6 +97,43 @@ pub fn run(arguments: &EmbedMultiArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// Says which columns of a table made the text (llm's rule: every column but the id), and warns
+/// about one that looks like a label or a number rather than prose.
+fn report_columns(report: &sources::ColumnReport, arguments: &EmbedMultiArgs) {
+    if report.text.is_empty() {
+        return;
+    }
+    let quoted = |columns: &[String]| {
+        columns.iter().map(|column| format!("{column:?}")).collect::<Vec<_>>().join(", ")
+    };
+    eprintln!(
+        "text from column{} {}",
+        if report.text.len() == 1 { "" } else { "s" },
+        quoted(&report.text)
+    );
+    if !arguments.text_column.is_empty() {
+        return;
+    }
+    for (column, seen) in &report.label_like {
+        let prose: Vec<String> = report
+            .text
+            .iter()
+            .filter(|other| !report.label_like.iter().any(|(flagged, _)| flagged == *other))
+            .cloned()
+            .collect();
+        let text_hint = if prose.is_empty() {
+            String::new()
+        } else {
+            format!("--text-column {} to embed only the prose, ", prose.join(","))
+        };
+        eprintln!(
+            "warning: column {column:?} looks like a label or a number, not prose ({seen}), and \
+             was embedded as part of the text: pass {text_hint}--metadata-columns {column} to \
+             keep it as metadata"
+        );
+    }
 }
 
 /// The chunker `--chunk SIZE` asks for, its size lowered to what fits the model.
@@ -184,11 +224,19 @@ fn open_items(
         Some(path) if path == Path::new("-") => {
             (Box::new(std::io::BufReader::new(std::io::stdin())), None)
         }
+        Some(path) if path.is_dir() => bail!(
+            "{} is a folder, not a file of items: to embed the files in it, use --files {} GLOB \
+             (for example '**/*.md')",
+            path.display(),
+            path.display()
+        ),
         Some(path) => {
             let file = std::fs::File::open(path)
                 .with_context(|| format!("cannot open {}", path.display()))?;
             let mut reader = std::io::BufReader::with_capacity(1 << 16, file);
-            let detected = format.unwrap_or(Format::detect(reader.fill_buf()?));
+            let start =
+                reader.fill_buf().with_context(|| format!("cannot read {}", path.display()))?;
+            let detected = format.unwrap_or(Format::detect(start));
             // One item a line, less the header row of CSV and TSV; a JSON array has no count.
             let total = match detected {
                 Format::Json => None,

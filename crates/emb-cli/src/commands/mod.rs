@@ -75,16 +75,37 @@ fn load_model(arguments: &ModelArgs) -> Result<(emb::Model, emb::EmbedOptions)> 
     Ok((model, options))
 }
 
-/// Opens the database `arguments` name (`-d`/`EMB_DB`, else the default one).
+/// Opens the database `arguments` name (`-d`/`EMB_DB`, else the default one), which must exist:
+/// commands that only read never create one (a typo would otherwise give an empty answer).
 fn open_database(arguments: &DatabaseArgs) -> Result<emb::Database> {
     let path = arguments.database.clone().unwrap_or_else(emb::Database::default_path);
-    // A URL is shown by the store, without its password.
-    emb::Database::open(&path).with_context(|| {
-        if emb::Database::is_url(&path) {
-            "cannot open the database".to_owned()
-        } else {
-            format!("cannot open the database {}", path.display())
+    match emb::Database::open_existing(&path) {
+        Err(error @ emb::Error::NoSuchDatabase { .. }) => {
+            let hint = if arguments.database.is_some() {
+                "give the path of an existing database with -d (or EMB_DB)"
+            } else {
+                "store something first (emb embed-multi NAME FILE), or name a database with -d"
+            };
+            Err(anyhow::anyhow!("{error}; {hint}"))
         }
+        opened => opened.map_err(|error| database_error(error, &path)),
+    }
+}
+
+/// Opens the database `arguments` name, creating it (and its folder) if it does not exist: for
+/// commands that write.
+fn create_database(arguments: &DatabaseArgs) -> Result<emb::Database> {
+    let path = arguments.database.clone().unwrap_or_else(emb::Database::default_path);
+    emb::Database::open(&path).map_err(|error| database_error(error, &path))
+}
+
+/// `error` from opening the database at `path`, with the path (a URL is shown by the store,
+/// without its password).
+fn database_error(error: emb::Error, path: &std::path::Path) -> anyhow::Error {
+    anyhow::Error::new(error).context(if emb::Database::is_url(path) {
+        "cannot open the database".to_owned()
+    } else {
+        format!("cannot open the database {}", path.display())
     })
 }
 

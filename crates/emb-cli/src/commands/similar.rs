@@ -53,6 +53,11 @@ pub fn run(arguments: &SimilarArgs) -> Result<()> {
         keywords,
     };
     let hits = database.search(&arguments.collection, &search)?;
+    if hits.is_empty() {
+        if let Some(filter) = &search.filter {
+            warn_of_missing_fields(&database, &arguments.collection, filter)?;
+        }
+    }
     let mut printer = Printer::new();
     for hit in hits {
         if arguments.plain {
@@ -65,5 +70,30 @@ pub fn run(arguments: &SimilarArgs) -> Result<()> {
         }
     }
     printer.finish()?;
+    Ok(())
+}
+
+/// Says which fields of a filter that found nothing no item has (a typo, most often), and which
+/// fields the collection's metadata has.
+pub fn warn_of_missing_fields(
+    database: &emb::Database,
+    collection: &str,
+    filter: &emb::Filter,
+) -> Result<()> {
+    if let Some(fields) = database.missing_filter_fields(collection, filter)? {
+        let list = |fields: &[String]| {
+            fields.iter().map(|field| format!("{field:?}")).collect::<Vec<_>>().join(", ")
+        };
+        let known = if fields.known.is_empty() {
+            "no item of it has metadata".to_owned()
+        } else {
+            format!("its items' metadata has {}", list(&fields.known))
+        };
+        eprintln!(
+            "warning: no item of {collection:?} has the field{} {} that the filter names; {known}",
+            if fields.missing.len() == 1 { "" } else { "s" },
+            list(&fields.missing)
+        );
+    }
     Ok(())
 }

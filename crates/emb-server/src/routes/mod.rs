@@ -140,6 +140,15 @@ pub(crate) async fn embed(
     options: emb::EmbedOptions,
 ) -> ApiResult<(Vec<Vec<f32>>, usize)> {
     check_count(state, texts.len(), "inputs")?;
+    for (index, text) in texts.iter().enumerate() {
+        if let Some(problem) = emb::unembeddable(text) {
+            return Err(ApiError::unprocessable(if texts.len() == 1 {
+                problem
+            } else {
+                format!("text {index} (counting from 0): {problem}")
+            }));
+        }
+    }
     let max_tokens = state.settings.max_request_tokens;
     let model = Arc::clone(batcher.model());
     let (prepared, tokens) = blocking(state, move |_| {

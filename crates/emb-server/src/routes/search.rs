@@ -124,7 +124,7 @@ pub async fn search(
         keywords,
     };
     let thumbnails = request.thumbnails;
-    let hits = blocking(&state, move |state| {
+    let (hits, missing) = blocking(&state, move |state| {
         state.database(|database| {
             let hits = database.search(&name, &search)?;
             let mut data: Vec<Value> =
@@ -132,11 +132,23 @@ pub async fn search(
             if thumbnails {
                 add_thumbnails(database, &name, &hits, &mut data)?;
             }
-            Ok(data)
+            // A filter that found nothing may name a field no item has (a typo, most often).
+            let missing = match (&search.filter, hits.is_empty()) {
+                (Some(filter), true) => database.missing_filter_fields(&name, filter)?,
+                _ => None,
+            };
+            Ok((data, missing))
         })
     })
     .await?;
-    Ok(axum::Json(json!({"object": "list", "data": hits})))
+    let mut answer = json!({"object": "list", "data": hits});
+    if let Some(fields) = missing {
+        answer["warnings"] = json!([format!(
+            "no item has the field(s) {:?} that the filter names; the items' metadata has {:?}",
+            fields.missing, fields.known
+        )]);
+    }
+    Ok(axum::Json(answer))
 }
 
 /// Sets `thumbnail` on each of `data` (the hits as JSON) whose item has a picture or a sound in
