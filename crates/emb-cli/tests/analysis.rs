@@ -125,6 +125,38 @@ fn clusters_follow_the_topics_carry_names_and_can_be_saved() {
     let stderr =
         failure(sandbox.emb().args(["cluster", "notes", "--method", "hdbscan", "-k", "3"]));
     assert!(stderr.contains("hdbscan finds its own"), "{stderr}");
+    // Asking for dense regions larger than the topics leaves most items as noise, and says
+    // what to change; fewer samples per density call fewer items noise.
+    let noise = |stderr: &str| -> f64 {
+        stderr
+            .split("noise: ")
+            .nth(1)
+            .and_then(|rest| rest.split('%').next())
+            .map_or(0.0, |share| share.parse().unwrap())
+    };
+    let (_, strict) = success(sandbox.emb().args([
+        "cluster",
+        "notes",
+        "--method",
+        "hdbscan",
+        "--min-cluster-size",
+        "8",
+        "--min-samples",
+        "12",
+    ]));
+    assert!(noise(&strict) > 30.0, "{strict}");
+    assert!(strict.contains("lower --min-samples (now 12, try 6)"), "{strict}");
+    let (_, loose) = success(sandbox.emb().args([
+        "cluster",
+        "notes",
+        "--method",
+        "hdbscan",
+        "--min-cluster-size",
+        "8",
+        "--min-samples",
+        "2",
+    ]));
+    assert!(noise(&loose) < noise(&strict), "{loose}\n{strict}");
 
     // Without -k the number of clusters is chosen, and the table form prints.
     let (table, stderr) =
@@ -264,6 +296,38 @@ fn classification_zero_shot_and_trained() {
     assert!(stderr.contains("\"missing\""), "{stderr}");
     let stderr = failure(sandbox.emb().args(["classify", "notes", "--labels", "one"]));
     assert!(stderr.contains("two or more"), "{stderr}");
+
+    // With a minimum score, a text that fits no class gets none.
+    let (stdout, stderr) = success(
+        sandbox
+            .emb()
+            .args(["classify", "-", "--labels", "cooking,astronomy,programming", "-m"])
+            .arg(common::model_folder())
+            .args(["--template", "This text is about {}.", "--min-score", "0.2"])
+            .write_stdin(
+                "Bake the pie until the crust is golden.\n\
+                 The galaxy holds billions of stars.\n\
+                 The compiler reports a type error in the function.\n\
+                 The tax office opens at nine on Mondays.\n\
+                 The referee blew the whistle at half time.\n\
+                 Zxqv blorp 7731 ###\n",
+            ),
+    );
+    let labels: Vec<serde_json::Value> =
+        json_lines(&stdout).iter().map(|result| result["label"].clone()).collect();
+    assert_eq!(
+        labels,
+        [
+            serde_json::json!("cooking"),
+            serde_json::json!("astronomy"),
+            serde_json::json!("programming"),
+            serde_json::Value::Null,
+            serde_json::Value::Null,
+            serde_json::Value::Null,
+        ],
+        "{stdout}"
+    );
+    assert!(stderr.contains("3 of 6 items scored below 0.2 for every class"), "{stderr}");
 }
 
 #[test]
@@ -416,4 +480,36 @@ fn the_default_model_meets_the_quality_bars_of_emb_eval() {
 
     let stderr = failure(sandbox.emb().args(["eval", "--data", "/nonexistent"]));
     assert!(stderr.contains("scripts/fetch-eval-data"), "{stderr}");
+}
+
+#[test]
+fn eval_says_how_to_get_its_data_and_measures_a_labelled_collection() {
+    let sandbox = notes();
+    // No data in this EMB_HOME: the error says what the data is and every way to go on.
+    let stderr = failure(sandbox.emb().args(["eval"]));
+    for says in
+        ["no evaluation data in", "gensim 4.4.0", "--data DIR", "--collection NAME --field FIELD"]
+    {
+        assert!(stderr.contains(says), "{says}: {stderr}");
+    }
+    let (stdout, _) = success(sandbox.emb().args([
+        "eval",
+        "--collection",
+        "notes",
+        "--field",
+        "topic",
+        "--json",
+    ]));
+    let measures = json_lines(&stdout);
+    let metrics: Vec<&str> = measures.iter().map(|m| m["metric"].as_str().unwrap()).collect();
+    assert_eq!(metrics, ["v_measure", "accuracy", "precision_at_10"], "{stdout}");
+    assert!(measures.iter().all(|m| m["dataset"] == "notes" && m["items"].as_u64().unwrap() > 0));
+    // Three topics of 8 or 9 items and one odd item: chance would give a V-measure near 0.1,
+    // an accuracy near 1/3 and a precision near 0.3 (at most 0.7 here: 10 nearest, 7 others of
+    // a topic of 8).
+    let value = |index: usize| measures[index]["value"].as_f64().unwrap();
+    assert!(value(0) >= 0.4 && value(1) >= 0.85 && value(2) >= 0.5, "{stdout}");
+    let stderr =
+        failure(sandbox.emb().args(["eval", "--collection", "notes", "--field", "nothing"]));
+    assert!(stderr.contains("two or more classes"), "{stderr}");
 }

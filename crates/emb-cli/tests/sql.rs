@@ -28,16 +28,20 @@ fn collection(sandbox: &Sandbox) -> PathBuf {
     let lines = reference_lines();
     let input = sandbox.file("input.jsonl", lines.join("\n") + "\n");
     let database = sandbox.path().join("sql.db");
-    success(
-        sandbox
-            .emb()
-            .arg("embed-multi")
-            .arg("docs")
-            .arg(&input)
-            .arg("--store")
-            .arg("-d")
-            .arg(&database),
-    );
+    // A second collection of the same items: SQL over `embeddings` must pick one (the README's
+    // example does), or every id comes back twice.
+    for name in ["docs", "copy"] {
+        success(
+            sandbox
+                .emb()
+                .arg("embed-multi")
+                .arg(name)
+                .arg(&input)
+                .arg("--store")
+                .arg("-d")
+                .arg(&database),
+        );
+    }
     database
 }
 
@@ -68,8 +72,10 @@ fn similar(sandbox: &Sandbox, database: &Path, query: &str) -> Vec<(String, f64)
 fn statements(query: &str) -> [String; 2] {
     let quoted = query.replace('\'', "''");
     [
+        // The README's example, as written there.
         format!(
             "select id, emb_cosine(embedding, emb_embed('{quoted}')) as score from embeddings \
+             where collection_id = (select id from collections where name = 'docs') \
              order by score desc limit 5"
         ),
         format!("select id, score from emb_search('docs', '{quoted}', 5)"),
@@ -182,7 +188,7 @@ fn the_sqlite3_shell_and_python_find_what_emb_similar_finds() {
         "select count(*) as n, emb_dims(emb_average(embedding)) as dims, \
          emb_dims(emb_decode(min(embedding))) as decoded from embeddings",
     );
-    assert_eq!(rows[0], serde_json::json!({"n": 103, "dims": 384, "decoded": 384}));
+    assert_eq!(rows[0], serde_json::json!({"n": 206, "dims": 384, "decoded": 384}));
 }
 
 #[test]

@@ -121,13 +121,13 @@ fn nearest_words_analogies_and_the_odd_one_out_are_gensims() {
             [&case["positive"][0], &case["positive"][1]].map(|word| word.as_str().unwrap());
         let a = case["negative"][0].as_str().unwrap();
         for scoring in ["add", "multiply"] {
-            // emb words analogy X Y Z answers Y - Z + X: here c + b - a.
+            // emb words analogy A B C: A is to B as C is to ?, so B - A + C, gensim's order.
             let (stdout, _) = success(sandbox.emb().args([
                 "words",
                 "analogy",
-                c,
-                b,
                 a,
+                b,
+                c,
                 "-n",
                 "3",
                 "--scoring",
@@ -246,7 +246,7 @@ fn bad_vector_files_and_unknown_words_give_errors_that_say_where() {
     }
     let stderr =
         failure(sandbox.emb().args(["words", "analogy", "wombat", "zz", "quux", "-m", &glove()]));
-    assert!(stderr.contains("not in the vocabulary: zz, wombat, quux"), "{stderr}");
+    assert!(stderr.contains("not in the vocabulary: zz, quux, wombat"), "{stderr}");
     let stderr = failure(sandbox.emb().args(["words", "calc", "he + + she", "-m", &glove()]));
     assert!(stderr.contains("two operators in a row"), "{stderr}");
     let stderr = failure(sandbox.emb().args(["words", "similar", "he"]));

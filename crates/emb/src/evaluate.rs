@@ -137,18 +137,7 @@ pub fn newsgroups(model: &Model, options: &EmbedOptions, folder: &Path) -> Resul
         reference: None,
         items,
     };
-    let mut measures = Vec::new();
-
-    let unit = emb_analysis::linear::normalised(rows);
-    let clusters =
-        kmeans::kmeans(Rows::new(&unit, dimensions)?, &kmeans::Settings::new(names.len()))?;
-    let v = quality::v_measure(&truth, &clusters.labels);
-    measures.push(measure(
-        "k-means clustering, k = number of classes",
-        "v_measure",
-        v.v_measure,
-        posts.len(),
-    ));
+    let mut measures = labelled_measures("mini_newsgroup", rows, &truth, "post")?;
 
     // Zero-shot: descriptions of the two newsgroups, in the order of `names`.
     let descriptions: Vec<String> = names
@@ -166,14 +155,49 @@ pub fn newsgroups(model: &Model, options: &EmbedOptions, folder: &Path) -> Resul
         "zero-shot classification against {}",
         descriptions.iter().map(|d| format!("{d:?}")).collect::<Vec<_>>().join(" / ")
     );
-    measures.push(measure(&task, "accuracy", quality::accuracy(&truth, &classes), posts.len()));
+    measures
+        .insert(1, measure(&task, "accuracy", quality::accuracy(&truth, &classes), posts.len()));
+    Ok(measures)
+}
 
-    // Logistic regression: even posts train, odd posts test.
+/// What labels say of vectors: k-means clustering against the classes (V-measure), logistic
+/// regression trained on the even rows and tested on the odd ones (accuracy), and retrieval
+/// (the share of each row's 10 nearest rows of its class). `truth` holds each row's class,
+/// `0..classes`; `dataset` and `item` name them in the measures.
+pub fn labelled_measures(
+    dataset: &str,
+    rows: Rows<'_>,
+    truth: &[usize],
+    item: &str,
+) -> Result<Vec<Measure>> {
+    let dimensions = rows.dimensions();
+    let count = rows.len();
+    let classes = truth.iter().max().map_or(0, |&class| class + 1);
+    let measure = |task: String, metric: &str, value: f64, items: usize| Measure {
+        dataset: dataset.into(),
+        task,
+        metric: metric.into(),
+        value,
+        reference: None,
+        items,
+    };
+    let mut measures = Vec::new();
+
+    let unit = emb_analysis::linear::normalised(rows);
+    let clusters = kmeans::kmeans(Rows::new(&unit, dimensions)?, &kmeans::Settings::new(classes))?;
+    let v = quality::v_measure(truth, &clusters.labels);
+    measures.push(measure(
+        "k-means clustering, k = number of classes".into(),
+        "v_measure",
+        v.v_measure,
+        count,
+    ));
+
+    // Logistic regression: even rows train, odd rows test.
     let pick = |parity: usize| -> (Vec<f32>, Vec<usize>) {
-        let rows_picked = (0..posts.len()).filter(|i| i % 2 == parity);
         let mut picked = Vec::new();
         let mut labels = Vec::new();
-        for i in rows_picked {
+        for i in (0..count).filter(|i| i % 2 == parity) {
             picked.extend_from_slice(rows.row(i));
             labels.push(truth[i]);
         }
@@ -185,21 +209,25 @@ pub fn newsgroups(model: &Model, options: &EmbedOptions, folder: &Path) -> Resul
     let predicted: Vec<usize> =
         model_fit.predict(Rows::new(&test, dimensions)?)?.iter().map(|p| p.class).collect();
     measures.push(measure(
-        "logistic regression trained on half, tested on the other half",
+        "logistic regression trained on half, tested on the other half".into(),
         "accuracy",
         quality::accuracy(&test_labels, &predicted),
         test_labels.len(),
     ));
 
-    let graph = neighbours::exact(rows, 10, neighbours::Metric::Cosine)?;
-    let same: usize = (0..posts.len())
+    let graph = neighbours::exact(
+        rows,
+        10.min(count.saturating_sub(1)).max(1),
+        neighbours::Metric::Cosine,
+    )?;
+    let same: usize = (0..count)
         .map(|row| graph.neighbours(row).filter(|&(other, _)| truth[other] == truth[row]).count())
         .sum();
     measures.push(measure(
-        "retrieval: share of each post's 10 nearest posts of its class",
-        "precision_at_10",
-        same as f64 / (posts.len() * graph.k) as f64,
-        posts.len(),
+        format!("retrieval: share of each {item}'s {} nearest of its class", graph.k),
+        &format!("precision_at_{}", graph.k),
+        same as f64 / (count * graph.k) as f64,
+        count,
     ));
     Ok(measures)
 }

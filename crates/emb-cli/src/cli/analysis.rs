@@ -26,6 +26,10 @@ pub struct ClusterArgs {
     /// The fewest items an hdbscan cluster may have.
     #[arg(long, default_value_t = 5)]
     pub min_cluster_size: usize,
+    /// hdbscan: the neighbours (the item itself included) that measure how dense an item's
+    /// surroundings are; fewer call fewer items noise. Default: --min-cluster-size.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub min_samples: Option<u64>,
     /// Words in each cluster's name (from its stored content; 0: no names).
     #[arg(long, default_value_t = 3)]
     pub terms: usize,
@@ -128,6 +132,13 @@ pub struct ClassifyArgs {
     /// Examples that vote, with --method knn.
     #[arg(short, default_value_t = 5)]
     pub k: usize,
+    /// The lowest score that earns a class: an item whose best class scores less gets label
+    /// null (it fits none of them). Zero-shot scores are cosines: with all-MiniLM-L6-v2 and
+    /// --template "This text is about {}.", texts on a class's subject score about 0.3 and
+    /// up, unrelated ones under 0.2. Trained scores are from 0 to 1. Default: every item gets
+    /// its best class.
+    #[arg(long, value_name = "SCORE")]
+    pub min_score: Option<f32>,
     /// Report the accuracy against this metadata field of the classified collection (on
     /// stderr, with a per-class breakdown).
     #[arg(long, value_name = "FIELD")]
@@ -233,6 +244,15 @@ pub enum EvalTask {
 /// `emb eval`.
 #[derive(Debug, Args)]
 pub struct EvalArgs {
+    /// Measure a collection of your own instead: how well its vectors separate the classes in
+    /// metadata --field (clustering, trained classification, retrieval). Needs no data set.
+    #[arg(long, value_name = "NAME", requires = "field", conflicts_with_all = ["task", "data"])]
+    pub collection: Option<String>,
+    /// The metadata field holding each item's class, with --collection.
+    #[arg(long, requires = "collection")]
+    pub field: Option<String>,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
     /// The tasks to run (repeat or comma-separate). Default: all.
     #[arg(long, value_enum, value_delimiter = ',')]
     pub task: Vec<EvalTask>,

@@ -55,18 +55,19 @@ pub enum WordsCommand {
         #[command(flatten)]
         nearest: NearestArgs,
     },
-    /// Analogy arithmetic: the word that is to X what Y is to Z, i.e. Y - Z + X.
+    /// Analogy: A is to B as C is to what? The words nearest B - A + C (3CosAdd, as gensim's
+    /// most_similar(positive=[B, C], negative=[A]) and word2vec's questions-words.txt order).
     ///
-    /// Example: emb words analogy germany paris france      (paris - france + germany: berlin)
-    ///          emb words analogy woman king man --scoring multiply
+    /// Example: emb words analogy france paris germany      (paris - france + germany: berlin)
+    ///          emb words analogy man king woman --scoring multiply      (queen)
     #[command(verbatim_doc_comment)]
     Analogy {
-        /// X: the word the answer belongs with.
-        x: String,
-        /// Y: a word that belongs with Z the way the answer belongs with X.
-        y: String,
-        /// Z.
-        z: String,
+        /// A: the first word of the known pair.
+        a: String,
+        /// B: what A is to it, the answer is to C.
+        b: String,
+        /// C: the word whose counterpart is asked for.
+        c: String,
         /// add (3CosAdd) or multiply (3CosMul).
         #[arg(long, value_enum, default_value = "add")]
         scoring: ScoringArg,

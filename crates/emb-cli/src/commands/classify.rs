@@ -12,18 +12,28 @@ use crate::cli::{ClassifierArg, ClassifyArgs};
 use crate::output::Printer;
 
 pub fn run(arguments: &ClassifyArgs) -> Result<()> {
-    let mut database = super::open_database(&arguments.database)?;
     let from_stdin = arguments.collection == "-";
+    if from_stdin && arguments.eval.is_some() {
+        bail!("--eval needs a collection whose items carry the true class");
+    }
+    if from_stdin && arguments.save.is_some() {
+        bail!("--save needs a collection to save to");
+    }
     // The collection whose model embeds label texts and standard-input texts.
     let model_collection = arguments.train.clone().unwrap_or_else(|| arguments.collection.clone());
-    if from_stdin && arguments.train.is_none() && arguments.model.model.is_none() {
+    let zero_shot_stdin = from_stdin && arguments.train.is_none();
+    if zero_shot_stdin && arguments.model.model.is_none() {
         bail!("classifying standard input zero-shot needs a model: pass -m MODEL");
     }
+    // Zero-shot classification of standard input reads no collection, so needs no database.
+    let mut database =
+        if zero_shot_stdin { None } else { Some(super::open_database(&arguments.database)?) };
     let model = || -> Result<(emb::Model, emb::EmbedOptions)> {
-        if from_stdin && arguments.train.is_none() {
-            super::load_model(&arguments.model)
-        } else {
-            super::load_collection_model(&database, &model_collection, &arguments.model)
+        match &database {
+            Some(database) => {
+                super::load_collection_model(database, &model_collection, &arguments.model)
+            }
+            None => super::load_model(&arguments.model),
         }
     };
     let classifier = match (&arguments.labels, &arguments.train, &arguments.field) {
@@ -50,7 +60,7 @@ pub fn run(arguments: &ClassifyArgs) -> Result<()> {
                 ClassifierArg::Knn => ClassifierMethod::Knn { k: arguments.k },
                 ClassifierArg::Logistic => ClassifierMethod::Logistic,
             };
-            let classifier = database.train_classifier(train, field, method)?;
+            let classifier = opened(database.as_ref())?.train_classifier(train, field, method)?;
             eprintln!(
                 "trained on {} items of {train:?} in {} classes: {}",
                 classifier.examples,
@@ -63,7 +73,7 @@ pub fn run(arguments: &ClassifyArgs) -> Result<()> {
             bail!("give --labels for zero-shot classification, or --train COLLECTION --field FIELD")
         }
     };
-    let results: Vec<Scored> = if from_stdin {
+    let mut results: Vec<Scored> = if from_stdin {
         let texts: Vec<String> = std::io::stdin()
             .lock()
             .lines()
@@ -89,34 +99,48 @@ pub fn run(arguments: &ClassifyArgs) -> Result<()> {
             })
             .collect()
     } else {
-        classifier.classify(&database, &arguments.collection)?
+        classifier.classify(opened(database.as_ref())?, &arguments.collection)?
     };
+    if let Some(minimum) = arguments.min_score {
+        let mut abstained = 0;
+        for result in results.iter_mut().filter(|result| result.score < minimum) {
+            result.label = None;
+            abstained += 1;
+        }
+        eprintln!(
+            "{abstained} of {} items scored below {minimum} for every class and got none",
+            results.len()
+        );
+    }
     let mut printer = Printer::new();
     for result in &results {
-        printer.json(&Scored {
-            content: if from_stdin { result.content.clone() } else { None },
-            ..result.clone()
-        })?;
+        // Every line has a label; null is an item that fits no class (--min-score).
+        let mut line =
+            serde_json::json!({"id": result.id, "label": result.label, "score": result.score});
+        if from_stdin {
+            line["content"] = serde_json::json!(result.content);
+        }
+        printer.json(&line)?;
     }
     printer.finish()?;
     if let Some(field) = &arguments.eval {
-        if from_stdin {
-            bail!("--eval needs a collection whose items carry the true class");
-        }
-        report_accuracy(&database, &arguments.collection, field, &results)?;
+        report_accuracy(opened(database.as_ref())?, &arguments.collection, field, &results)?;
     }
     if let Some(field) = &arguments.save {
-        if from_stdin {
-            bail!("--save needs a collection to save to");
-        }
         let values: Vec<(String, serde_json::Value)> = results
             .iter()
             .map(|result| (result.id.clone(), serde_json::json!(result.label)))
             .collect();
+        let database = database.as_mut().context("--save needs a collection to save to")?;
         let written = database.set_metadata_field(&arguments.collection, field, &values)?;
         eprintln!("saved the class of {written} items in metadata field {field:?}");
     }
     Ok(())
+}
+
+/// The database, which every classification but zero-shot of standard input opens.
+fn opened(database: Option<&emb::Database>) -> Result<&emb::Database> {
+    database.context("classifying a collection needs its database")
 }
 
 /// Class vectors made from label texts.

@@ -6,13 +6,17 @@ use emb::analysis::{ClusterMethod, ClusterSettings};
 use crate::cli::{ClusterArgs, ClusterMethodArg};
 use crate::output::Printer;
 
+/// The share of noise above which hdbscan's result comes with advice on its settings.
+const NOISY: f64 = 0.3;
+
 pub fn run(arguments: &ClusterArgs) -> Result<()> {
     let mut database = super::open_database(&arguments.database)?;
     let settings = ClusterSettings {
         method: match (arguments.method, arguments.k) {
-            (ClusterMethodArg::Hdbscan, None) => {
-                ClusterMethod::Density { min_cluster_size: arguments.min_cluster_size }
-            }
+            (ClusterMethodArg::Hdbscan, None) => ClusterMethod::Density {
+                min_cluster_size: arguments.min_cluster_size,
+                min_samples: arguments.min_samples.map(|samples| samples as usize),
+            },
             (ClusterMethodArg::Hdbscan, Some(_)) => {
                 bail!("-k sets the number of k-means clusters; hdbscan finds its own (see --min-cluster-size)")
             }
@@ -78,10 +82,12 @@ pub fn run(arguments: &ClusterArgs) -> Result<()> {
         printer.line(&serde_json::to_string_pretty(&clustering.clusters)?)?;
     }
     printer.finish()?;
+    let total = clustering.noise.len() + clustering.clusters.iter().map(|c| c.size).sum::<usize>();
+    let noise_share = clustering.noise.len() as f64 / total.max(1) as f64;
     let noise = if clustering.noise.is_empty() {
         String::new()
     } else {
-        format!(", {} items in none (noise)", clustering.noise.len())
+        format!(", {} items in none (noise: {:.0}%)", clustering.noise.len(), 100.0 * noise_share)
     };
     let silhouette =
         clustering.silhouette.map_or_else(String::new, |s| format!(", silhouette {s:.3}"));
@@ -93,6 +99,18 @@ pub fn run(arguments: &ClusterArgs) -> Result<()> {
         clustering.clusters.len(),
         if arguments.save.is_some() { "; saved to metadata" } else { "" }
     );
+    if noise_share > NOISY {
+        let samples = arguments.min_samples.map_or(arguments.min_cluster_size, |s| s as usize);
+        eprintln!(
+            "note: {:.0}% of the items are noise, in no cluster: hdbscan found few dense regions \
+             of {} or more items. For fewer noise items lower --min-samples (now {samples}, \
+             try {}); for more, smaller clusters lower --min-cluster-size; or use k-means \
+             (--method kmeans), which puts every item in a cluster",
+            100.0 * noise_share,
+            arguments.min_cluster_size,
+            (samples / 2).max(1),
+        );
+    }
     Ok(())
 }
 

@@ -18,8 +18,8 @@ pub fn run(command: WordsCommand) -> Result<()> {
             let query = Query { positive: words, ..Query::default() };
             nearest_words(query, &nearest)
         }
-        WordsCommand::Analogy { x, y, z, scoring, nearest } => {
-            let query = Query::analogy(&z, &y, &x).scored_by(scoring_of(scoring));
+        WordsCommand::Analogy { a, b, c, scoring, nearest } => {
+            let query = Query::analogy(&a, &b, &c).scored_by(scoring_of(scoring));
             nearest_words(query, &nearest)
         }
         WordsCommand::Calc { expression, scoring, nearest } => {

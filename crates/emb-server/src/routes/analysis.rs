@@ -44,7 +44,9 @@ pub async fn cluster(
         (Some(k), None) => {
             return Err(ApiError::unprocessable(format!("k is {k}; it must be from 1 to 1000")))
         }
-        (None, Some(size)) if size >= 2 => ClusterMethod::Density { min_cluster_size: size },
+        (None, Some(size)) if size >= 2 => {
+            ClusterMethod::Density { min_cluster_size: size, min_samples: None }
+        }
         (None, Some(_)) => {
             return Err(ApiError::unprocessable("min_cluster_size must be at least 2"))
         }

@@ -65,6 +65,41 @@ pub(crate) fn field_value(metadata: Option<&serde_json::Value>, field: &str) -> 
     }
 }
 
+/// The items of a snapshot that have a metadata field, as classes and vectors.
+struct Labelled {
+    /// The field's values, in the order first seen.
+    labels: Vec<String>,
+    /// Each labelled item's class (an index into `labels`).
+    classes: Vec<usize>,
+    /// Their vectors, row after row.
+    values: Vec<f32>,
+    dimensions: usize,
+}
+
+impl Labelled {
+    /// The items of `snapshot` with metadata `field` (the others are left out).
+    fn read(snapshot: &crate::Snapshot, field: &str) -> Self {
+        let rows = snapshot.rows();
+        let mut labelled = Self {
+            labels: Vec::new(),
+            classes: Vec::new(),
+            values: Vec::new(),
+            dimensions: rows.dimensions(),
+        };
+        for (row, metadata) in snapshot.metadata.iter().enumerate() {
+            let Some(label) = field_value(metadata.as_ref(), field) else { continue };
+            let labels = &mut labelled.labels;
+            let class = labels.iter().position(|known| *known == label).unwrap_or_else(|| {
+                labels.push(label);
+                labels.len() - 1
+            });
+            labelled.classes.push(class);
+            labelled.values.extend_from_slice(rows.row(row));
+        }
+        labelled
+    }
+}
+
 impl Database {
     /// Learns the classes in metadata `field` of `collection` (items without it are left out).
     pub fn train_classifier(
@@ -73,20 +108,8 @@ impl Database {
         field: &str,
         method: ClassifierMethod,
     ) -> Result<Classifier> {
-        let snapshot = self.snapshot(collection, true)?;
-        let rows = snapshot.rows();
-        let mut labels: Vec<String> = Vec::new();
-        let mut values = Vec::new();
-        let mut classes = Vec::new();
-        for (row, metadata) in snapshot.metadata.iter().enumerate() {
-            let Some(label) = field_value(metadata.as_ref(), field) else { continue };
-            let class = labels.iter().position(|known| *known == label).unwrap_or_else(|| {
-                labels.push(label);
-                labels.len() - 1
-            });
-            classes.push(class);
-            values.extend_from_slice(rows.row(row));
-        }
+        let Labelled { labels, classes, values, dimensions } =
+            Labelled::read(&self.snapshot(collection, true)?, field);
         if labels.len() < 2 {
             return Err(Error::Analysis(emb_analysis::Error::Vectors(format!(
                 "collection {collection:?} has {} distinct values of metadata field {field:?} in {} items: training needs two classes or more",
@@ -94,7 +117,6 @@ impl Database {
                 classes.len()
             ))));
         }
-        let dimensions = rows.dimensions();
         let examples = Rows::new(&values, dimensions)?;
         let fitted = match method {
             ClassifierMethod::Centroid => Fitted::Centres(classify::centres(examples, &classes)?),
@@ -113,6 +135,29 @@ impl Database {
         let snapshot = self.snapshot(collection, true)?;
         let predictions = classifier.predict(snapshot.rows())?;
         Ok(labelled(&snapshot, &predictions, &classifier.labels))
+    }
+
+    /// What the labels in metadata `field` say of the vectors of `collection` (clustering,
+    /// trained classification and retrieval against them: see
+    /// [`crate::evaluate::labelled_measures`]); items without the field are left out. Needs
+    /// two or more classes.
+    pub fn evaluate_labels(
+        &self,
+        collection: &str,
+        field: &str,
+    ) -> Result<Vec<crate::evaluate::Measure>> {
+        let Labelled { labels, classes, values, dimensions } =
+            Labelled::read(&self.snapshot(collection, true)?, field);
+        if labels.len() < 2 || classes.len() < 4 {
+            return Err(crate::Error::Unsupported(format!(
+                "evaluating against metadata field {field:?} needs items of two or more classes; \
+                 {} items of {collection:?} have it, in {} classes",
+                classes.len(),
+                labels.len()
+            )));
+        }
+        let rows = Rows::new(&values, dimensions)?;
+        crate::evaluate::labelled_measures(collection, rows, &classes, "item")
     }
 
     /// The value of metadata `field` of every item of `collection`, by id (for `--eval`).

@@ -24,6 +24,9 @@ pub enum ClusterMethod {
     Density {
         /// The fewest items a cluster may have.
         min_cluster_size: usize,
+        /// The neighbours (the item itself included) that measure how dense an item's
+        /// surroundings are: fewer call fewer items noise. `None`: `min_cluster_size`.
+        min_samples: Option<usize>,
     },
 }
 
@@ -151,8 +154,9 @@ pub fn cluster_snapshot(snapshot: &Snapshot, settings: &ClusterSettings) -> Resu
                 .map(Some)
                 .collect()
         }
-        ClusterMethod::Density { min_cluster_size } => {
-            let density = hdbscan::Settings { min_cluster_size, ..hdbscan::Settings::default() };
+        ClusterMethod::Density { min_cluster_size, min_samples } => {
+            let density =
+                hdbscan::Settings { min_cluster_size, min_samples, ..hdbscan::Settings::default() };
             hdbscan::cluster(rows, &density)?.labels
         }
     };
