@@ -102,7 +102,7 @@ impl From<emb::Error> for ApiError {
             E::Model(emb_models_error) if is_bad_input(emb_models_error) => {
                 Self::unprocessable(message)
             }
-            E::Core(core) if is_bad_vector(core) => Self::unprocessable(message),
+            E::Core(core) if is_bad_request(core) => Self::unprocessable(message),
             _ => {
                 tracing::error!(%message, "request failed");
                 Self::internal(message)
@@ -121,8 +121,8 @@ fn is_bad_input(error: &emb::ModelError) -> bool {
     matches!(error, emb::ModelError::Tokenizer(_) | emb::ModelError::UnknownPrompt { .. })
 }
 
-/// Whether a core error is about a vector the caller sent.
-fn is_bad_vector(error: &emb::CoreError) -> bool {
+/// Whether a core error is about a vector or a filter the caller sent.
+fn is_bad_request(error: &emb::CoreError) -> bool {
     use emb::CoreError as C;
     matches!(
         error,
@@ -130,6 +130,7 @@ fn is_bad_vector(error: &emb::CoreError) -> bool {
             | C::InvalidBlob { .. }
             | C::EmptyInput { .. }
             | C::UnsupportedInput { .. }
+            | C::FilterTooComplex { .. }
     )
 }
 
@@ -214,3 +215,22 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Path<T>
 
 /// What a route returns.
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filters_past_a_limit_are_the_clients_mistake() {
+        let parsed = emb::Filter::parse(&"not ".repeat(100)).unwrap_err();
+        let answer = ApiError::from(emb::Error::Filter(parsed));
+        assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(answer.message.contains("nests deeper than 64 levels"), "{}", answer.message);
+        // A database's own refusal, were a filter ever to reach it, is one too.
+        let refused = emb::Error::Core(emb::CoreError::FilterTooComplex {
+            context: "embeddings.db: cannot filter".into(),
+            reason: "Expression tree is too large (maximum depth 1000)".into(),
+        });
+        assert_eq!(ApiError::from(refused).status, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+}
