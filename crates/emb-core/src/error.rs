@@ -51,6 +51,16 @@ pub enum Error {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// A store refused a metadata filter as too deep or too large for its database: the
+    /// filter, not the store, is at fault. [`crate::filter::Filter::parse`] keeps filters far
+    /// within every store's limits, so only a filter built by hand meets this.
+    #[error("{context}: the filter is too complex for the database ({reason}); use fewer conditions or less nesting")]
+    FilterTooComplex {
+        /// What was being done, and where.
+        context: String,
+        /// What the database said.
+        reason: String,
+    },
     /// A store (a database of collections) failed.
     #[error("{context}: {source}")]
     Store {

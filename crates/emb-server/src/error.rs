@@ -121,7 +121,7 @@ fn is_bad_input(error: &emb::ModelError) -> bool {
     matches!(error, emb::ModelError::Tokenizer(_) | emb::ModelError::UnknownPrompt { .. })
 }
 
-/// Whether a core error is about what the caller sent (a vector, a collection's name).
+/// Whether a core error is about what the caller sent (a vector, a filter, a collection's name).
 fn is_bad_request(error: &emb::CoreError) -> bool {
     use emb::CoreError as C;
     matches!(
@@ -131,6 +131,7 @@ fn is_bad_request(error: &emb::CoreError) -> bool {
             | C::EmptyInput { .. }
             | C::UnsupportedInput { .. }
             | C::InvalidCollectionName { .. }
+            | C::FilterTooComplex { .. }
     )
 }
 
@@ -215,3 +216,22 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Path<T>
 
 /// What a route returns.
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filters_past_a_limit_are_the_clients_mistake() {
+        let parsed = emb::Filter::parse(&"not ".repeat(100)).unwrap_err();
+        let answer = ApiError::from(emb::Error::Filter(parsed));
+        assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(answer.message.contains("nests deeper than 64 levels"), "{}", answer.message);
+        // A database's own refusal, were a filter ever to reach it, is one too.
+        let refused = emb::Error::Core(emb::CoreError::FilterTooComplex {
+            context: "embeddings.db: cannot filter".into(),
+            reason: "Expression tree is too large (maximum depth 1000)".into(),
+        });
+        assert_eq!(ApiError::from(refused).status, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+}

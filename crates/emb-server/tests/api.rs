@@ -281,6 +281,54 @@ fn limits_answer_with_clear_errors() {
     assert!(tokens.json()["error"]["message"].as_str().unwrap().contains("--max-request-tokens"));
 }
 
+/// Filters nested or chained far past the limits (which once overflowed the server's stack and
+/// killed the process) answer 422 with the limit named, quickly, up to bodies near the 2 MB limit,
+/// and the server answers afterwards.
+#[test]
+fn hostile_filters_answer_422_and_the_server_keeps_answering() {
+    let served = Served::start(|_| {});
+    let items: Vec<Value> = (0..4)
+        .map(|index| json!({"id": format!("i{index}"), "text": format!("text {index}"), "metadata": {"year": 2000 + index}}))
+        .collect();
+    let written = served.post("/v1/collections/c/items", &json!({"items": items}));
+    assert_eq!(written.status, 200, "{}", written.body);
+    let search = |filter: &str| {
+        served.post("/v1/collections/c/search", &json!({"text": "text", "k": 4, "filter": filter}))
+    };
+    let nested = |levels: usize| format!("{}year > 1{}", "(".repeat(levels), ")".repeat(levels));
+    let chain = |count: usize, separator: &str| vec!["year > 1"; count].join(separator);
+    let values = (0..200_000).map(|n| n.to_string()).collect::<Vec<_>>().join(",");
+    let deep = "nests deeper than 64 levels";
+    let many = "more than 256 conditions";
+    for (filter, limit) in [
+        (nested(2_500), deep),
+        (nested(12_000), deep),
+        (nested(100_000), deep),
+        ("(".repeat(1_000_000), deep),
+        (format!("{}year > 1", "not ".repeat(3_000)), deep),
+        (format!("{}year > 1", "not ".repeat(250_000)), deep),
+        (chain(8_000, " and "), many),
+        (chain(20_000, " and "), many),
+        (chain(110_000, " or "), many),
+        (format!("year in ({values})"), many),
+    ] {
+        assert!(filter.len() < 2 * 1024 * 1024 - 100, "{} bytes", filter.len());
+        let answer = search(&filter);
+        assert_eq!(answer.status, 422, "{}", &answer.body[..answer.body.len().min(300)]);
+        let message = answer.json()["error"]["message"].as_str().unwrap().to_owned();
+        assert!(message.contains(limit), "{message}");
+        assert!(message.len() < 400, "the answer repeats the filter: {message}");
+        assert_eq!(served.get("/health").status, 200);
+    }
+    // At the limits a filter runs.
+    let widest = format!("{}{}", "not ".repeat(64), chain(256, " and "));
+    let answer = search(&widest);
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_eq!(answer.json()["data"].as_array().unwrap().len(), 4);
+    let answer = search("year >= 2002");
+    assert_eq!(answer.json()["data"].as_array().unwrap().len(), 2, "{}", answer.body);
+}
+
 #[test]
 fn a_full_queue_answers_503_with_retry_after_and_nothing_else_fails() {
     let served = Served::start(|settings| {

@@ -271,6 +271,10 @@ fn describe(error: &postgres::Error) -> String {
 
 fn store_error(shown: &str, what: &str, error: &postgres::Error) -> Error {
     let mut message = describe(error);
+    // Only a statement with a metadata filter can be deep enough for this: the filter's fault.
+    if error.code() == Some(&SqlState::STATEMENT_TOO_COMPLEX) {
+        return Error::FilterTooComplex { context: format!("{shown}: {what}"), reason: message };
+    }
     if passing(error) {
         let _ = write!(message, " (retried for {} s)", RETRY_FOR.as_secs());
         message.push_str(if what.starts_with("cannot write") {
@@ -463,6 +467,7 @@ impl Postgres<'_> {
 
 impl Dialect for Postgres<'_> {
     const FALSE: &'static str = "false";
+    const TRUE: &'static str = "true";
 
     fn is_null(&mut self, field: &[String]) -> String {
         let path = self.bind(Box::new(field.to_vec()));

@@ -82,6 +82,22 @@ impl SqliteStore {
         }
     }
 
+    /// Like [`Self::fail`], for a statement with a filter: SQLite's refusal of one too deep or
+    /// too large is the filter's fault, not the store's.
+    fn fail_filtered(&self, what: &str) -> impl FnOnce(rusqlite::Error) -> Error + '_ {
+        let fail = self.fail(what);
+        let what = what.to_owned();
+        move |source| match &source {
+            rusqlite::Error::SqliteFailure(_, Some(message)) if refuses_filter(message) => {
+                Error::FilterTooComplex {
+                    context: format!("{}: {what}", self.location.display()),
+                    reason: message.clone(),
+                }
+            }
+            _ => fail(source),
+        }
+    }
+
     fn triggers_present(&self) -> Result<bool> {
         self.all_triggers(GENERATION_TRIGGERS)
     }
@@ -175,6 +191,7 @@ impl Sqlite<'_> {
 
 impl Dialect for Sqlite<'_> {
     const FALSE: &'static str = "0";
+    const TRUE: &'static str = "1";
 
     fn is_null(&mut self, field: &[String]) -> String {
         let path = self.bind(Value::Text(json_path(field)));
@@ -233,6 +250,20 @@ fn json_path(field: &[String]) -> String {
 }
 
 /// Turns a SQLite error into the store error for `what` at `path`.
+/// Whether SQLite's `message` refuses a statement for its size: an expression too deep, too
+/// many nested parentheses, too many parameters, or too long.
+fn refuses_filter(message: &str) -> bool {
+    [
+        "Expression tree is too large",
+        "Recursion limit", // the parser's stack overflowed (SQLite 3.54's wording)
+        "parser stack overflow", // the same (older wording)
+        "too many SQL variables",
+        "statement too long",
+    ]
+    .iter()
+    .any(|refusal| message.contains(refusal))
+}
+
 fn failed<'a>(path: &'a Path, what: &'a str) -> impl Fn(rusqlite::Error) -> Error + 'a {
     move |source| Error::Store {
         context: format!("{}: {what}", path.display()),
@@ -533,11 +564,11 @@ impl Store for SqliteStore {
             .prepare(&format!(
                 "SELECT id FROM embeddings WHERE collection_id = ?1 AND coalesce(({condition}), 0) ORDER BY id"
             ))
-            .map_err(self.fail("cannot filter"))?;
+            .map_err(self.fail_filtered("cannot filter"))?;
         let rows = statement
             .query_map(rusqlite::params_from_iter(parameters), |row| row.get(0))
-            .map_err(self.fail("cannot filter"))?;
-        rows.collect::<rusqlite::Result<_>>().map_err(self.fail("cannot filter"))
+            .map_err(self.fail_filtered("cannot filter"))?;
+        rows.collect::<rusqlite::Result<_>>().map_err(self.fail_filtered("cannot filter"))
     }
 
     fn metadata_keys(&self, collection: &str) -> Result<Vec<String>> {
@@ -745,5 +776,32 @@ mod tests {
         store.repair_triggers().unwrap();
         let after = store.generation("c").unwrap().unwrap();
         assert_ne!(before.database, after.database);
+    }
+
+    /// The filter limits leave SQLite room: a filter at twice both (128 `not`s before a chain
+    /// of 512 conditions, 778 expression levels deep) still runs, and one far past SQLite's own
+    /// limits is refused as the filter's fault.
+    #[test]
+    fn filters_at_twice_the_limits_run_and_far_past_them_are_refused() {
+        use emb_core::filter::{Literal, Operator, MAX_CONDITIONS, MAX_NESTING};
+        let mut store = SqliteStore::open_in_memory().unwrap();
+        store.create_collection("c", "m").unwrap();
+        let comparison = Filter::Compare {
+            field: vec!["n".into()],
+            operator: Operator::Greater,
+            value: Literal::Number(1.0),
+        };
+        let negated = |count: usize| {
+            (0..count).fold(comparison.clone(), |inner, _| Filter::Not(Box::new(inner)))
+        };
+        let chain = |first: Filter, count: usize| {
+            Filter::And([first].into_iter().chain(vec![comparison.clone(); count - 1]).collect())
+        };
+        let twice = chain(negated(2 * MAX_NESTING), 2 * MAX_CONDITIONS);
+        assert_eq!(store.filter_ids("c", &twice).unwrap(), Vec::<String>::new());
+        for far in [chain(negated(0), 1000), negated(600)] {
+            let error = store.filter_ids("c", &far).unwrap_err();
+            assert!(matches!(error, Error::FilterTooComplex { .. }), "{error}");
+        }
     }
 }

@@ -131,6 +131,61 @@ fn filters_metadata(store: &mut dyn Store) {
     );
 }
 
+/// The deepest and widest filters the parser allows run on every store (the deepest: a chain of
+/// all the conditions whose first part sits under all the `not`s, 391 SQL expression levels
+/// deep); a filter built by hand past a database's own limits is refused as the filter's fault.
+fn filters_at_the_limits_run(store: &mut dyn Store) {
+    use emb_core::filter::{Literal, Operator, MAX_CONDITIONS, MAX_NESTING};
+    store.create_collection("c", "m").unwrap();
+    let documents = [r#"{"n": 2, "s": "x"}"#, r#"{"n": "3"}"#, r#"{"n": 0}"#];
+    let changes: Vec<Change> = documents
+        .iter()
+        .enumerate()
+        .map(|(index, metadata)| {
+            Change::Upsert(Item {
+                metadata: Some((*metadata).to_owned()),
+                ..item(&format!("i{index}"), vec![1.0, index as f32], 0)
+            })
+        })
+        .collect();
+    store.apply("c", &changes).unwrap();
+    let chain = |count: usize| vec!["n > 1"; count].join(" and ");
+    let values = (0..MAX_CONDITIONS).map(|n| n.to_string()).collect::<Vec<_>>().join(", ");
+    for (text, expected) in [
+        (chain(MAX_CONDITIONS), vec!["i0", "i1"]),
+        (format!("{}{}", "not ".repeat(MAX_NESTING), chain(MAX_CONDITIONS)), vec!["i0", "i1"]),
+        (format!("n in ({values})"), vec!["i0", "i1", "i2"]),
+        (format!("{}n > 1{}", "not (".repeat(MAX_NESTING / 2), ")".repeat(MAX_NESTING / 2)), {
+            vec!["i0", "i1"]
+        }),
+        (format!("{}s = 'x'", "not ".repeat(MAX_NESTING - 1)), vec!["i1", "i2"]),
+    ] {
+        let filter = Filter::parse(&text).unwrap();
+        assert_eq!(store.filter_ids("c", &filter).unwrap(), expected, "{}", &text[..40]);
+        if store.searches_natively() {
+            let hits = store
+                .search("c", &VectorQuery { filter: Some(&filter), ..query(&[1.0, 0.0], 3) })
+                .unwrap()
+                .unwrap();
+            assert_eq!(hits.len(), expected.len());
+        }
+    }
+    // Past the parser's limits, by hand: each store runs it or says the filter is too complex.
+    let comparison = Filter::Compare {
+        field: vec!["n".into()],
+        operator: Operator::Greater,
+        value: Literal::Number(1.0),
+    };
+    let wide = Filter::And(vec![comparison.clone(); 1500]);
+    let deep = (0..1200).fold(comparison, |inner, _| Filter::Not(Box::new(inner)));
+    for filter in [wide, deep] {
+        match store.filter_ids("c", &filter) {
+            Ok(_) | Err(emb_core::Error::FilterTooComplex { .. }) => {}
+            Err(error) => panic!("{error}"),
+        }
+    }
+}
+
 fn last_write_of_an_id_wins_and_order_holds(store: &mut dyn Store) {
     store.create_collection("c", "m").unwrap();
     store
@@ -439,6 +494,7 @@ macro_rules! conformance {
 conformance!(
     writes_reads_and_counts_changes,
     filters_metadata,
+    filters_at_the_limits_run,
     last_write_of_an_id_wins_and_order_holds,
     ids_order_bytewise_and_prefixes_select,
     many_items_stream_out_whole,

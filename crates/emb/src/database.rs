@@ -337,8 +337,8 @@ impl Database {
         let mut pending = vec![filter];
         while let Some(filter) = pending.pop() {
             let field = match filter {
-                Filter::And(left, right) | Filter::Or(left, right) => {
-                    pending.extend([left.as_ref(), right.as_ref()]);
+                Filter::And(parts) | Filter::Or(parts) => {
+                    pending.extend(parts);
                     continue;
                 }
                 Filter::Not(inner) => {

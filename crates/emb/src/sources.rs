@@ -711,4 +711,141 @@ short
         table("id,label\n1,a\n2,a\n3,a\n4,a\n5,a\n6,a\n", None, columns);
         assert_eq!(survey.report().label_like, []);
     }
+
+    /// A small deterministic generator (xorshift64*), so a failing case repeats.
+    struct Random(u64);
+
+    impl Random {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+        }
+
+        fn below(&mut self, bound: usize) -> usize {
+            (self.next() % bound as u64) as usize
+        }
+    }
+
+    /// `input` with a few random edits: bytes changed, put in, taken out, repeated, cut off.
+    fn mutated(random: &mut Random, input: &[u8]) -> Vec<u8> {
+        const SPECIAL: &[u8] = b"\"',\t\n\r{}[]:\\\x00\xEF\xBB\xBF\xFF\xC3";
+        let mut bytes = input.to_vec();
+        for _ in 0..=random.below(4) {
+            let at = random.below(bytes.len() + 1);
+            let byte = if random.below(2) == 0 {
+                SPECIAL[random.below(SPECIAL.len())]
+            } else {
+                random.next() as u8
+            };
+            match random.below(5) {
+                0 if at < bytes.len() => bytes[at] = byte,
+                1 if at < bytes.len() => {
+                    bytes.remove(at);
+                }
+                2 => {
+                    let end = (at + random.below(40)).min(bytes.len());
+                    let copy = bytes[at..end].to_vec();
+                    bytes.splice(at..at, copy);
+                }
+                3 => bytes.truncate(at),
+                _ => bytes.insert(at, byte),
+            }
+        }
+        bytes
+    }
+
+    /// Reads `input` as `format`, checking that the reader ends, and that every problem names
+    /// a line of the input.
+    fn check_reader(input: &[u8], format: Format, columns: &Columns) -> Result<(), String> {
+        // Lines as CSV counts them: a lone carriage return ends one too.
+        let lines = 1 + input
+            .iter()
+            .enumerate()
+            .filter(|&(at, &byte)| {
+                byte == b'\n' || (byte == b'\r' && input.get(at + 1) != Some(&b'\n'))
+            })
+            .count();
+        let mut items = read_table(
+            Box::new(std::io::Cursor::new(input.to_vec())),
+            Some(format),
+            columns.clone(),
+        )
+        .map_err(|error| error.to_string())?;
+        // Each item or problem takes at least one line (or line break) of the input.
+        for _ in 0..=lines {
+            let Some(item) = items.next() else { return Ok(()) };
+            if let Err(problem) = item {
+                let line = problem
+                    .origin
+                    .strip_prefix("line ")
+                    .and_then(|number| number.parse::<usize>().ok())
+                    .ok_or_else(|| format!("the problem names no line: {problem}"))?;
+                if !(1..=lines).contains(&line) {
+                    return Err(format!("line {line} of {lines}: {problem}"));
+                }
+            }
+        }
+        match items.next() {
+            None => Ok(()),
+            Some(_) => Err(format!("more than {lines} items from {lines} lines")),
+        }
+    }
+
+    /// JSON lines and CSV / TSV of random and mutated bytes: the readers never panic or hang,
+    /// and every problem names a line.
+    #[test]
+    fn readers_survive_random_and_mutated_input() {
+        let seeds: [&[u8]; 4] = [
+                b"{\"id\": 1, \"text\": \"a\", \"year\": 2020}\n\n{\"id\": \"b\", \"text\": null, \"n\": [1, {\"x\": 2}]}\r\n{\"id\": \"\\u00e9\", \"text\": \"\\\"q\\\"\"}\n",
+                b"\xEF\xBB\xBFid,text,year\n1,\"a, quoted \"\"text\"\"\",2020\r\n2,\"multi\nline\",\n3,\xC3\xA9t\xC3\xA9,1999\n",
+            b"id\ttext\tyear\n1\ta\t2020\n2\t\"b\"\t\n",
+            b"id,text\n",
+        ];
+        let columns = [
+            Columns::default(),
+            Columns {
+                id: Some("id".into()),
+                text: vec!["text".into()],
+                metadata: vec!["year".into()],
+                survey: Some(ColumnSurvey::default()),
+            },
+        ];
+        let case = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let reached = std::sync::Arc::clone(&case);
+        let worker = std::thread::spawn(move || {
+            let mut random = Random(0x0DDB_A115_5EED_0007);
+            for case in 0..40_000 {
+                reached.store(case, std::sync::atomic::Ordering::Relaxed);
+                let input = if case % 5 == 0 {
+                    (0..random.below(200)).map(|_| random.next() as u8).collect()
+                } else {
+                    let seed = seeds[random.below(seeds.len())];
+                    mutated(&mut random, seed)
+                };
+                let format = [Format::Jsonl, Format::Csv, Format::Tsv][case % 3];
+                let columns = &columns[random.below(2)];
+                let checked = std::panic::catch_unwind(|| check_reader(&input, format, columns));
+                let failure = match checked {
+                    Ok(Ok(())) => continue,
+                    Ok(Err(failure)) => failure,
+                    Err(_) => "panicked".to_owned(),
+                };
+                panic!(
+                    "case {case} ({format:?}): {failure}; input {:?}",
+                    String::from_utf8_lossy(&input)
+                );
+            }
+        });
+        let started = std::time::Instant::now();
+        while !worker.is_finished() {
+            let case = case.load(std::sync::atomic::Ordering::Relaxed);
+            assert!(started.elapsed().as_secs() < 120, "a reader hangs on case {case}");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        if let Err(panic) = worker.join() {
+            std::panic::resume_unwind(panic);
+        }
+    }
 }
