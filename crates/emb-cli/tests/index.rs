@@ -192,3 +192,147 @@ fn hybrid_search_fuses_keywords_with_vectors() {
     let (stdout, _) = success(sandbox.emb().args(from_item).arg("--hybrid"));
     assert_eq!(ids(&stdout), ["zx81"], "{stdout}");
 }
+
+/// The cache file of `kind` (`hnsw`, `vectors`) beside the sandbox's database.
+fn cache_file(sandbox: &Sandbox, kind: &str) -> std::path::PathBuf {
+    std::fs::read_dir(sandbox.path().join("embeddings.db.emb"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .find(|path| path.file_name().unwrap().to_string_lossy().starts_with(&format!("{kind}-")))
+        .unwrap()
+}
+
+/// Where section `index` of an index file starts and how long it is (the header's table).
+fn section(bytes: &[u8], index: usize) -> (usize, usize) {
+    let at = 128 + 16 * index;
+    let number = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap()) as usize;
+    (number(at), number(at + 8))
+}
+
+/// `bytes` with up to 4 KB from `at` replaced by bytes of a seeded generator.
+fn damaged(bytes: &[u8], at: usize, seed: u64) -> Vec<u8> {
+    let mut state = seed;
+    let mut damaged = bytes.to_vec();
+    let end = (at + 4096).min(bytes.len());
+    for byte in &mut damaged[at..end] {
+        state =
+            state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        *byte = (state >> 56) as u8;
+    }
+    damaged
+}
+
+#[test]
+fn damaged_index_and_vector_files_are_never_used() {
+    let sandbox = Sandbox::new();
+    let items = sandbox.file("items.jsonl", clustered_items(5));
+    let import = ["collections", "import", "points"];
+    success(sandbox.emb().args(import).arg(&items).args(["-m", "test-vectors"]));
+    success(sandbox.emb().args(["index", "build", "points", "--quantize", "int8"]));
+    let queries: Vec<String> = (0..1500).step_by(150).map(|row| format!("item-{row:04}")).collect();
+    let search = |extra: &[&str]| -> Vec<(String, String)> {
+        queries
+            .iter()
+            .map(|id| success(sandbox.emb().args(["similar", "points", id]).args(extra)))
+            .collect()
+    };
+    let exact: Vec<String> = search(&["--exact"]).into_iter().map(|(stdout, _)| stdout).collect();
+    assert!(search(&[]).iter().all(|(_, stderr)| stderr.is_empty()));
+
+    let index = cache_file(&sandbox, "hnsw");
+    let whole = std::fs::read(&index).unwrap();
+    // Sections: 1 id bytes, 5 level-0 links, 7 upper links, 9 codes, 10 full vectors, 12 the
+    // full vectors' sums; the header; the file's last 4 KB; four blocks at once, as in issue 25;
+    // and a file of the format before checksums.
+    let mut cases: Vec<(String, Vec<u8>)> = [1, 5, 7, 9, 10, 12]
+        .iter()
+        .map(|&index| {
+            let (offset, length) = section(&whole, index);
+            (format!("section {index}"), damaged(&whole, offset + length / 3, index as u64))
+        })
+        .collect();
+    cases.push(("header".into(), damaged(&whole, 0, 1)));
+    cases.push(("tail".into(), damaged(&whole, whole.len() - 4096, 2)));
+    let mut four = whole.clone();
+    for (block, seed) in [(3, 3), (40, 4), (95, 5), (150, 6)] {
+        four = damaged(&four, (block * 4096).min(whole.len() - 4096), seed);
+    }
+    cases.push(("four blocks".into(), four));
+    let mut old = whole.clone();
+    old[8..12].copy_from_slice(&1_u32.to_le_bytes());
+    cases.push(("format version 1".into(), old));
+    for (case, bytes) in &cases {
+        std::fs::write(&index, bytes).unwrap();
+        let (info, _) = success(sandbox.emb().args(["index", "info", "points"]));
+        assert!(info.contains("state:        unusable"), "{case}: {info}");
+        // Codes and full vectors are checked as a search reads them: with as many candidates
+        // as items, every one is read, so damage anywhere is found.
+        for ((stdout, stderr), expected) in search(&["--ef", "1500"]).iter().zip(&exact) {
+            assert_eq!(stdout, expected, "{case}");
+            assert!(
+                stderr.contains("searching \"points\" exactly")
+                    && stderr.contains("cannot be used"),
+                "{case}: {stderr}"
+            );
+        }
+    }
+    // The next write rebuilds it.
+    let first = std::fs::read_to_string(&items).unwrap().lines().next().unwrap().to_owned();
+    let moved = sandbox.file("moved.jsonl", first.replace("item-0000", "item-moved") + "\n");
+    let (_, stderr) = success(sandbox.emb().args(import).arg(&moved));
+    assert!(stderr.contains("rebuilding the index"), "{stderr}");
+    let (info, _) = success(sandbox.emb().args(["index", "info", "points"]));
+    assert!(info.contains("state:        current"), "{info}");
+
+    // The vector cache an exact scan reads: damaged anywhere, it is read again from the database.
+    let exact_search = ["similar", "points", &queries[1], "--exact"];
+    let (expected, _) = success(sandbox.emb().args(exact_search));
+    let vectors = cache_file(&sandbox, "vectors");
+    let whole = std::fs::read(&vectors).unwrap();
+    for at in [0, whole.len() / 2, whole.len() - 4096, whole.len() - 10] {
+        std::fs::write(&vectors, damaged(&whole, at, at as u64)).unwrap();
+        let (stdout, stderr) = success(sandbox.emb().args(exact_search));
+        assert_eq!(stdout, expected, "vectors damaged at {at}");
+        assert!(stderr.contains("reading the vectors from the database"), "{at}: {stderr}");
+        let (_, stderr) = success(sandbox.emb().args(exact_search));
+        assert!(stderr.is_empty(), "{stderr}");
+    }
+}
+
+#[test]
+fn info_reports_the_settings_of_the_file_a_killed_build_left() {
+    let sandbox = Sandbox::new();
+    let items = sandbox.file("items.jsonl", clustered_items(7));
+    success(
+        sandbox
+            .emb()
+            .args(["collections", "import", "points"])
+            .arg(&items)
+            .args(["-m", "test-vectors"]),
+    );
+    success(sandbox.emb().args(["index", "build", "points"]));
+    let index = cache_file(&sandbox, "hnsw");
+    let full = std::fs::read(&index).unwrap();
+    // An int8 build records its settings, then is killed before it replaces the file: the
+    // same as putting the f32 file back after it finished.
+    success(sandbox.emb().args(["index", "build", "points", "--quantize", "int8"]));
+    std::fs::write(&index, &full).unwrap();
+    let (info, _) = success(sandbox.emb().args(["index", "info", "points"]));
+    assert!(info.contains("state:        current"), "{info}");
+    assert!(
+        info.contains("settings:     m = 16, ef_construction = 200, quantize = none"),
+        "{info}"
+    );
+    assert!(
+        info.contains("requested:    m = 16, ef_construction = 200, quantize = int8"),
+        "{info}"
+    );
+    let (json, _) = success(sandbox.emb().args(["index", "info", "points", "--json"]));
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(json["settings"]["quantize"], "none");
+    assert_eq!(json["requested"]["quantize"], "int8");
+    // Built again, the file has what was asked for.
+    success(sandbox.emb().args(["index", "build", "points", "--quantize", "int8"]));
+    let (info, _) = success(sandbox.emb().args(["index", "info", "points"]));
+    assert!(info.contains("quantize = int8") && !info.contains("requested"), "{info}");
+}

@@ -5,9 +5,16 @@
 //! read from. Searching it is a SIMD dot-product scan split across the cores, each core keeping
 //! its own bounded top-k heap: the speed is that of memory.
 //!
-//! Layout (little-endian): a 64-byte header (`EMBVECS1`, dimensions u32, 0 u32, count u64,
-//! generation counter u64, database identity as 32 ASCII bytes), then `count × dimensions`
-//! `f32`, then `count + 1` u64 offsets into the id bytes, then the id bytes (UTF-8).
+//! Layout (little-endian): a 128-byte header (`EMBVECS2`, dimensions u32, 0 u32, count u64,
+//! generation counter u64, database identity as 32 ASCII bytes, the CRC-32 of everything after
+//! the header u32, zeros, and at 124 the CRC-32 of the header's first 124 bytes), then
+//! `count × dimensions` `f32`, then `count + 1` u64 offsets into the id bytes, then the id bytes
+//! (UTF-8).
+//!
+//! Opening a file checks both sums, over the whole file on every core, before anything reads it:
+//! every search scans all the vectors anyway, and the analyses read the matrix directly. A file
+//! that fails (or has another format, such as `EMBVECS1`) is [`Error::Damaged`] and is read
+//! again from the database.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -20,12 +27,15 @@ use emb_core::{blob, distance};
 use memmap2::Mmap;
 use rayon::prelude::*;
 
-use crate::{Error, Result};
+use crate::{checksum, Error, Result};
 
 /// The database identity recorded when the store could not vouch for a generation.
 pub const UNTRUSTED: &str = "untrusted";
-const MAGIC: &[u8; 8] = b"EMBVECS1";
-const HEADER: usize = 64;
+const MAGIC: &[u8; 8] = b"EMBVECS2";
+const HEADER: usize = 128;
+/// Where the header holds the sum of the body, and the sum of itself.
+const BODY_SUM: usize = 64;
+const HEADER_SUM: usize = HEADER - 4;
 const IDENTITY: usize = 32;
 /// Rows scored per kernel call: enough to amortise the call, few enough to stay in L1.
 const BLOCK_ROWS: usize = 64;
@@ -57,6 +67,7 @@ impl VectorFile {
             count: 0,
             ids: Vec::new(),
             offsets: vec![0],
+            sum: crc32fast::Hasher::new(),
             path: temporary.clone(),
         };
         writer.out.write_all(&[0; HEADER]).map_err(Error::io(&temporary))?;
@@ -66,32 +77,60 @@ impl VectorFile {
             return Err(error);
         }
         std::fs::rename(&temporary, path).map_err(Error::io(path))?;
-        Self::open(path)?.ok_or_else(|| Error::io(path)(std::io::ErrorKind::InvalidData.into()))
+        Self::open(path)?.ok_or_else(|| Error::io(path)(std::io::ErrorKind::NotFound.into()))
     }
 
-    /// Opens the file at `path`; `None` if it is missing or not a whole vector file.
+    /// Opens the file at `path`: `None` if it is missing, [`Error::Damaged`] if it is not a
+    /// whole vector file of this format with every checksum right.
     pub fn open(path: &Path) -> Result<Option<Self>> {
         let Some((_, map)) = crate::map_file(path)? else { return Ok(None) };
-        Ok(Self::parse(map))
+        Self::parse(map).map(Some).map_err(|detail| Error::damaged(path, detail))
     }
 
-    fn parse(map: Mmap) -> Option<Self> {
-        if map.len() < HEADER || &map[..8] != MAGIC {
-            return None;
+    fn parse(map: Mmap) -> Result<Self, String> {
+        if map.len() < HEADER || map[..7] != MAGIC[..7] {
+            return Err("not a vector file".into());
+        }
+        if map[..8] != MAGIC[..] {
+            return Err(format!(
+                "a vector file of another format ({}; this emb reads {})",
+                String::from_utf8_lossy(&map[..8]),
+                String::from_utf8_lossy(MAGIC)
+            ));
         }
         let word = |at: usize| u64::from_le_bytes(map[at..at + 8].try_into().unwrap_or_default());
-        let dimensions = u32::from_le_bytes(map[8..12].try_into().ok()?) as usize;
-        let count = usize::try_from(word(16)).ok()?;
+        let half = |at: usize| u32::from_le_bytes(map[at..at + 4].try_into().unwrap_or_default());
+        if half(HEADER_SUM) != checksum::crc(&map[..HEADER_SUM]) {
+            return Err("its header does not match its checksum".into());
+        }
+        let dimensions = half(8) as usize;
+        let count = usize::try_from(word(16)).map_err(|_| "an impossible count")?;
         let counter = word(24);
-        let database = std::str::from_utf8(&map[32..32 + IDENTITY]).ok()?.trim_end().to_owned();
-        let offsets_at = HEADER.checked_add(count.checked_mul(dimensions)?.checked_mul(4)?)?;
-        let ids_at = offsets_at.checked_add((count + 1).checked_mul(8)?)?;
-        if map.len() < ids_at {
-            return None;
+        let database = std::str::from_utf8(&map[32..32 + IDENTITY])
+            .map_err(|_| "an identity that is not text")?
+            .trim_end()
+            .to_owned();
+        let ids_at = count
+            .checked_mul(dimensions)
+            .and_then(|floats| floats.checked_mul(4))
+            .and_then(|bytes| bytes.checked_add(HEADER))
+            .and_then(|at| count.checked_add(1)?.checked_mul(8)?.checked_add(at))
+            .filter(|&ids_at| ids_at <= map.len())
+            .ok_or("shorter than its header says")?;
+        if half(BODY_SUM) != checksum::crc_parallel(&map[HEADER..]) {
+            return Err("its vectors or ids do not match their checksum".into());
         }
         let file = Self { map, dimensions, count, generation: Generation { database, counter } };
-        let last = file.offset(count);
-        (ids_at.checked_add(last)? == file.map.len()).then_some(file)
+        // Offsets that rise to the end of the file, so that no id can be read out of bounds.
+        let offsets = (0..=count).map(|index| file.offset(index));
+        let rising = offsets.clone().zip(offsets.skip(1)).all(|(low, high)| low <= high);
+        if file.offset(0) != 0
+            || !rising
+            || ids_at.checked_add(file.offset(count)) != Some(file.map.len())
+        {
+            return Err("its id offsets do not fit the file".into());
+        }
+        Ok(file)
     }
 
     /// The generation of the collection these vectors were read from.
@@ -294,6 +333,8 @@ pub struct VectorFileWriter {
     count: usize,
     ids: Vec<u8>,
     offsets: Vec<u64>,
+    /// The running sum of everything written after the header.
+    sum: crc32fast::Hasher,
     path: PathBuf,
 }
 
@@ -314,24 +355,30 @@ impl VectorFileWriter {
             });
         }
         distance::normalize(&mut vector);
-        let path = &self.path;
-        self.out.write_all(&blob::encode(&vector)).map_err(Error::io(path))?;
+        self.write(&blob::encode(&vector))?;
         self.ids.extend_from_slice(id.as_bytes());
         self.offsets.push(self.ids.len() as u64);
         self.count += 1;
         Ok(())
     }
 
+    /// Writes `bytes` after what is written, adding them to the sum.
+    fn write(&mut self, bytes: &[u8]) -> Result<()> {
+        self.sum.update(bytes);
+        self.out.write_all(bytes).map_err(Error::io(&self.path))
+    }
+
     /// Completes the file.
     fn finish(&mut self, generation: Option<Generation>) -> Result<()> {
         let generation =
             generation.unwrap_or_else(|| Generation { database: UNTRUSTED.to_owned(), counter: 0 });
+        let offsets: Vec<u8> =
+            self.offsets.iter().flat_map(|offset| offset.to_le_bytes()).collect();
+        self.write(&offsets)?;
+        let ids = std::mem::take(&mut self.ids);
+        self.write(&ids)?;
         let path = self.path.clone();
         let io = Error::io(&path);
-        for offset in &self.offsets {
-            self.out.write_all(&offset.to_le_bytes()).map_err(&io)?;
-        }
-        self.out.write_all(&self.ids).map_err(&io)?;
         let mut header = [0_u8; HEADER];
         header[..8].copy_from_slice(MAGIC);
         header[8..12].copy_from_slice(&(self.dimensions.unwrap_or(0) as u32).to_le_bytes());
@@ -342,6 +389,10 @@ impl VectorFileWriter {
         padded[..identity.len().min(IDENTITY)]
             .copy_from_slice(&identity[..identity.len().min(IDENTITY)]);
         header[32..32 + IDENTITY].copy_from_slice(&padded);
+        let body = std::mem::take(&mut self.sum).finalize();
+        header[BODY_SUM..BODY_SUM + 4].copy_from_slice(&body.to_le_bytes());
+        let sum = checksum::crc(&header[..HEADER_SUM]);
+        header[HEADER_SUM..].copy_from_slice(&sum.to_le_bytes());
         self.out.flush().map_err(&io)?;
         let file = self.out.get_mut();
         std::io::Seek::seek(file, std::io::SeekFrom::Start(0)).map_err(&io)?;
@@ -442,7 +493,92 @@ mod tests {
         let path = directory.path().join("v.bin");
         let bytes = std::fs::read(&path).unwrap();
         std::fs::write(&path, &bytes[..bytes.len() - 1]).unwrap();
-        assert!(VectorFile::open(&path).unwrap().is_none());
+        assert!(matches!(VectorFile::open(&path), Err(Error::Damaged { .. })));
+        assert!(VectorFile::open(&directory.path().join("missing")).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_changed_byte_anywhere_is_noticed() {
+        let directory = tempfile::tempdir().unwrap();
+        build(directory.path(), &[("a", vec![1.0, 0.0]), ("b", vec![0.0, 1.0])]);
+        let path = directory.path().join("v.bin");
+        let bytes = std::fs::read(&path).unwrap();
+        for at in 0..bytes.len() {
+            let mut damaged = bytes.clone();
+            damaged[at] ^= 0x10;
+            std::fs::write(&path, &damaged).unwrap();
+            assert!(matches!(VectorFile::open(&path), Err(Error::Damaged { .. })), "byte {at}");
+        }
+        // The format before checksums.
+        let mut old = bytes.clone();
+        old[7] = b'1';
+        std::fs::write(&path, &old).unwrap();
+        let error = VectorFile::open(&path).err().unwrap();
+        assert!(error.to_string().contains("another format (EMBVECS1"), "{error}");
+    }
+
+    /// Random and changed files (half with both sums made right again, so that the checks
+    /// behind them are reached) never make opening or searching panic. Seeded: a failure
+    /// repeats.
+    #[test]
+    fn damaged_vector_files_never_panic() {
+        const SEED: u64 = 0x5eed_7ec5;
+        let directory = tempfile::tempdir().unwrap();
+        let items: Vec<(String, Vec<f32>)> = (0..300)
+            .map(|row| {
+                (format!("id-{row:03}"), (0..8).map(|x| ((row * 7 + x) % 13) as f32).collect())
+            })
+            .collect();
+        let items: Vec<(&str, Vec<f32>)> =
+            items.iter().map(|(id, v)| (id.as_str(), v.clone())).collect();
+        build(directory.path(), &items);
+        let path = directory.path().join("v.bin");
+        let whole = std::fs::read(&path).unwrap();
+        let mut state = SEED;
+        let mut next = move |bound: usize| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            ((state >> 33) as usize) % bound.max(1)
+        };
+        let mut opened = 0;
+        for case in 0..1000 {
+            let mut bytes = whole.clone();
+            match next(4) {
+                0 => bytes.truncate(next(bytes.len())),
+                1 => bytes = (0..next(3 * HEADER)).map(|_| next(256) as u8).collect(),
+                2 => {
+                    // A header number: dimensions, count, or an id offset.
+                    let at = [8, 16, 20, HEADER + 300 * 8 * 4 + 8 * next(301)][next(4)];
+                    let value = [0, 1, u64::MAX, 1 << next(64), next(1 << 20) as u64][next(5)];
+                    bytes[at..at + 8].copy_from_slice(&value.to_le_bytes());
+                }
+                _ => {
+                    let at = next(bytes.len());
+                    bytes[at] ^= 1 << next(8);
+                }
+            }
+            if next(2) == 0 && bytes.len() >= HEADER {
+                let body = checksum::crc(&bytes[HEADER..]);
+                bytes[BODY_SUM..BODY_SUM + 4].copy_from_slice(&body.to_le_bytes());
+                let sum = checksum::crc(&bytes[..HEADER_SUM]);
+                bytes[HEADER_SUM..HEADER].copy_from_slice(&sum.to_le_bytes());
+            }
+            std::fs::write(&path, &bytes).unwrap();
+            let outcome = std::panic::catch_unwind(|| {
+                if let Ok(Some(file)) = VectorFile::open(&path) {
+                    let query = vec![1.0; file.dimensions().min(64)];
+                    let _ = file.search(&Query { k: 3, prefix: "id-1", ..Query::new(&query) });
+                    let _ = file.search(&Query::new(&query));
+                    let _ = (file.find("id-007"), file.len());
+                    return true;
+                }
+                false
+            });
+            let opens = outcome.unwrap_or_else(|_| panic!("case {case} (seed {SEED:#x})"));
+            opened += usize::from(opens);
+        }
+        assert!(opened < 1000, "{opened}");
     }
 
     #[test]

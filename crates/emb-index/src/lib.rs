@@ -20,6 +20,7 @@
 //! ```
 #![warn(missing_docs)]
 
+mod checksum;
 pub mod exact;
 pub mod hnsw;
 pub mod related;
@@ -56,6 +57,15 @@ pub enum Error {
     /// Build parameters out of range.
     #[error("invalid index parameters: {0}")]
     Parameters(String),
+    /// An index or vector file is damaged (a checksum or a bound does not hold) or was written
+    /// in another format: it must not be used, and is rebuilt from the database.
+    #[error("{path}: {detail}")]
+    Damaged {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        detail: String,
+    },
     /// A vector operation failed (a query of the wrong size, ...).
     #[error(transparent)]
     Core(#[from] emb_core::Error),
@@ -99,6 +109,11 @@ fn map_file(path: &Path) -> Result<Option<(std::fs::File, memmap2::Mmap)>> {
 }
 
 impl Error {
+    /// A [`Error::Damaged`] of `path`.
+    fn damaged(path: &Path, detail: impl Into<String>) -> Self {
+        Self::Damaged { path: path.to_owned(), detail: detail.into() }
+    }
+
     /// Wraps an I/O error on `path`.
     fn io(path: &Path) -> impl Fn(std::io::Error) -> Self + '_ {
         move |source| Self::Io { path: path.to_owned(), source }

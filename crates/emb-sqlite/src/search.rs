@@ -362,13 +362,17 @@ impl Table {
                 self.models.embed(&name, &text).map_err(|reason| format!("emb_search: {reason}"))?
             }
         };
-        let hits = match self.current_index(collection, collection_id)? {
-            Some(index) => index
-                .search(&Query { k, ..Query::new(&vector) })
-                .map_err(|error| format!("emb_search: {error}"))?
-                .into_iter()
-                .map(|hit| (hit.score, hit.id))
-                .collect(),
+        let found = match self.current_index(collection, collection_id)? {
+            Some(index) => match index.search(&Query { k, ..Query::new(&vector) }) {
+                Ok(hits) => Some(hits.into_iter().map(|hit| (hit.score, hit.id)).collect()),
+                // A page of the index failed its checksum: scan, as without an index.
+                Err(emb_index::Error::Damaged { .. }) => None,
+                Err(error) => return Err(format!("emb_search: {error}")),
+            },
+            None => None,
+        };
+        let hits = match found {
+            Some(hits) => hits,
             None => self.scan(collection_id, &vector, k)?,
         };
         self.rows(collection_id, hits)
@@ -455,7 +459,11 @@ impl Table {
             return Ok(Some(Arc::clone(index)));
         }
         // The file may have been rebuilt since it was opened: open it again.
-        let opened = Hnsw::open(&path).map_err(|error| format!("emb_search: {error}"))?;
+        // A damaged index (or one of another format) is not used: the search scans.
+        let opened = match Hnsw::open(&path) {
+            Err(emb_index::Error::Damaged { .. }) => None,
+            opened => opened.map_err(|error| format!("emb_search: {error}"))?,
+        };
         match opened.filter(|index| *index.generation() == current) {
             Some(index) => {
                 let index = Arc::new(index);

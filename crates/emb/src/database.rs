@@ -306,7 +306,12 @@ impl Database {
     /// read from the database.
     fn load_vectors(&self, collection: &str, current: Option<&Generation>) -> Result<VectorFile> {
         let path = self.cache_path("vectors", collection);
-        if let (Some(current), Some(file)) = (current, VectorFile::open(&path)?) {
+        let cached = VectorFile::open(&path).or_else(|error| {
+            let reason = crate::index::unusable_file(error)?;
+            tracing::warn!(collection, "reading the vectors from the database: {reason}");
+            Ok::<_, Error>(None)
+        })?;
+        if let (Some(current), Some(file)) = (current, cached) {
             if file.generation() == current {
                 return Ok(file);
             }
@@ -424,7 +429,20 @@ impl Database {
                 self.index_for_search(collection)?
             };
             match index {
-                crate::index::IndexChoice::Use(index) => index.search(&query)?,
+                // The index checks the pages of vectors it reads as it reads them: one that
+                // fails turns the search into an exact scan, as an index known bad does.
+                crate::index::IndexChoice::Use(index) => match index.search(&query) {
+                    Ok(hits) => hits,
+                    Err(error) => {
+                        let reason = crate::index::unusable_file(error)?;
+                        tracing::warn!(
+                            "searching {collection:?} exactly: {reason}; run `emb index build \
+                             {collection}`"
+                        );
+                        self.indexes().remove(collection);
+                        self.vectors(collection)?.search(&query)?
+                    }
+                },
                 crate::index::IndexChoice::Scan(reason) => {
                     tracing::warn!("searching {collection:?} exactly: {reason}");
                     self.vectors(collection)?.search(&query)?

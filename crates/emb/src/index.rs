@@ -28,16 +28,20 @@ pub struct IndexSettings {
 
 impl Default for IndexSettings {
     fn default() -> Self {
-        let parameters = Parameters::default();
+        Self::of(Parameters::default())
+    }
+}
+
+impl IndexSettings {
+    /// The settings an index was built with.
+    fn of(parameters: Parameters) -> Self {
         Self {
             m: parameters.m,
             ef_construction: parameters.ef_construction,
             quantize: parameters.quantization,
         }
     }
-}
 
-impl IndexSettings {
     fn parameters(self) -> Parameters {
         Parameters {
             m: self.m,
@@ -92,8 +96,13 @@ pub enum IndexState {
 pub struct IndexStatus {
     /// The collection.
     pub collection: String,
-    /// The settings it was built with.
+    /// The settings it was built with, as its file records them (the settings last asked for
+    /// when the file cannot be read).
     pub settings: IndexSettings,
+    /// The settings last asked for, when they differ from the file's: a build with them did
+    /// not finish (it was killed, or failed), and the next rebuild uses them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requested: Option<IndexSettings>,
     /// Whether searches can use it.
     #[serde(flatten)]
     pub state: IndexState,
@@ -281,6 +290,7 @@ impl Database {
             return Ok(Some(IndexStatus {
                 collection: collection.to_owned(),
                 settings,
+                requested: None,
                 state: IndexState::Current,
                 items,
                 deleted: Some(0),
@@ -292,20 +302,27 @@ impl Database {
         let path = self.index_path(collection);
         let (state, info) = match self.check_index(collection)? {
             Checked::Unusable(reason) => {
-                (IndexState::Unusable { reason }, Hnsw::open(&path)?.map(|index| index.info()))
+                // A file that is whole but stale still says what it holds.
+                let info = Hnsw::open(&path).ok().flatten().map(|index| index.info());
+                (IndexState::Unusable { reason }, info)
             }
-            Checked::Usable { index, pending } => {
-                let state = if pending.is_empty() {
-                    IndexState::Current
-                } else {
-                    IndexState::Behind { changes: pending.len() }
-                };
-                (state, Some(index.info()))
-            }
+            // Searches check the vectors as they read them; info reads them all, so that it
+            // never calls a damaged index current.
+            Checked::Usable { index, pending } => match index.verify() {
+                Err(error) => {
+                    let reason = unusable_file(error)?;
+                    (IndexState::Unusable { reason }, Some(index.info()))
+                }
+                Ok(()) if pending.is_empty() => (IndexState::Current, Some(index.info())),
+                Ok(()) => (IndexState::Behind { changes: pending.len() }, Some(index.info())),
+            },
         };
+        // The file says what it was built with; the record says what was asked for last.
+        let built = info.as_ref().map_or(settings, |info| IndexSettings::of(info.parameters));
         Ok(Some(IndexStatus {
             collection: collection.to_owned(),
-            settings,
+            settings: built,
+            requested: (built != settings).then_some(settings),
             state,
             items: info.as_ref().map(|info| info.items),
             deleted: info.as_ref().map(|info| info.deleted),
@@ -336,14 +353,15 @@ impl Database {
             Some((index, _)) => index,
             None => {
                 let path = self.index_path(collection);
-                match Hnsw::open(&path)? {
-                    Some(index) => Arc::new(index),
-                    None => {
+                match Hnsw::open(&path) {
+                    Ok(Some(index)) => Arc::new(index),
+                    Ok(None) => {
                         return Ok(Checked::Unusable(format!(
-                            "the index file {} is missing or damaged",
+                            "the index file {} is missing",
                             path.display()
                         )))
                     }
+                    Err(error) => return unusable_file(error).map(Checked::Unusable),
                 }
             }
         };
@@ -412,7 +430,15 @@ impl Database {
             )));
         } else {
             let changes = self.changes_of(collection, &pending)?;
-            Arc::new(index.update(changes, current.clone(), &|_| {})?)
+            match index.update(changes, current.clone(), &|_| {}) {
+                Ok(updated) => Arc::new(updated),
+                Err(error) => {
+                    let reason = unusable_file(error)?;
+                    return Ok(IndexChoice::Scan(format!(
+                        "{reason}; run `emb index build {collection}`"
+                    )));
+                }
+            }
         };
         if let Some(current) = current {
             self.indexes().insert(
@@ -435,23 +461,40 @@ impl Database {
         if self.store().searches_natively() {
             return Ok(Some(IndexSync::Current));
         }
-        match self.check_index(collection)? {
-            Checked::Usable { pending, .. } if pending.is_empty() => Ok(Some(IndexSync::Current)),
+        let reason = match self.check_index(collection)? {
+            Checked::Usable { pending, .. } if pending.is_empty() => {
+                return Ok(Some(IndexSync::Current))
+            }
             Checked::Usable { index, pending } => {
                 let current = self.store().generation(collection)?;
                 let changes = self.changes_of(collection, &pending)?;
                 let total = changes.len() as u64;
-                let updated = index.update(changes, current, &|done| progress(done, total))?;
-                self.save_index(collection, updated)?;
-                Ok(Some(IndexSync::Updated(pending.len())))
+                // Updating reads every vector of the index, and finds any damage the searches
+                // have not come across.
+                match index.update(changes, current, &|done| progress(done, total)) {
+                    Ok(updated) => {
+                        self.save_index(collection, updated)?;
+                        return Ok(Some(IndexSync::Updated(pending.len())));
+                    }
+                    Err(error) => unusable_file(error)?,
+                }
             }
-            Checked::Unusable(reason) => {
-                tracing::warn!(collection, "rebuilding the index: {reason}");
-                let settings: IndexSettings =
-                    serde_json::from_str(&record.settings).unwrap_or_default();
-                self.build_index(collection, settings, progress)?;
-                Ok(Some(IndexSync::Rebuilt))
-            }
+            Checked::Unusable(reason) => reason,
+        };
+        tracing::warn!(collection, "rebuilding the index: {reason}");
+        let settings: IndexSettings = serde_json::from_str(&record.settings).unwrap_or_default();
+        self.build_index(collection, settings, progress)?;
+        Ok(Some(IndexSync::Rebuilt))
+    }
+}
+
+/// Why an index file cannot be used, when `error` says it is damaged (or of another format);
+/// any other error is returned as it is.
+pub(crate) fn unusable_file(error: emb_index::Error) -> Result<String> {
+    match error {
+        emb_index::Error::Damaged { path, detail } => {
+            Ok(format!("the file {} cannot be used: {detail}", path.display()))
         }
+        error => Err(error.into()),
     }
 }

@@ -59,6 +59,13 @@ pub fn run(command: IndexCommand) -> Result<()> {
                 "settings:     m = {}, ef_construction = {}, quantize = {}",
                 settings.m, settings.ef_construction, settings.quantize
             );
+            if let Some(requested) = status.requested {
+                println!(
+                    "requested:    m = {}, ef_construction = {}, quantize = {} (a build with \
+                     these did not finish; the next rebuild uses them)",
+                    requested.m, requested.ef_construction, requested.quantize
+                );
+            }
             if let (Some(bytes), Some(search)) = (status.bytes, status.search_bytes) {
                 println!(
                     "size:         {} on disk, {} read by searches",

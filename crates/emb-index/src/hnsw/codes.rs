@@ -1,10 +1,13 @@
 //! How an index keeps its vectors for searching: full `f32`, or quantised to half precision,
 //! to a byte per dimension, or to a bit per dimension.
 
+use std::cell::Cell;
 use std::fmt;
 use std::str::FromStr;
 
 use emb_core::distance;
+
+use crate::checksum::Verified;
 
 /// How the vectors an index searches are stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -165,10 +168,27 @@ pub(crate) enum Codes<'a> {
     Binary(&'a [u64]),
 }
 
+/// The sums of the codes, one per node, and which have been found whole.
+#[derive(Clone, Copy)]
+pub(crate) struct CodeSums<'a> {
+    /// The codes section, as bytes.
+    pub bytes: &'a [u8],
+    /// A sum per code.
+    pub sums: &'a [u32],
+    /// The codes checked so far.
+    pub verified: &'a Verified,
+}
+
 /// A query made ready for one kind of code: `distance(node)` estimates `1 - cosine` (or, for
 /// binary codes, a number that orders the same way as the Hamming distance).
 pub(crate) struct Prepared<'a> {
     codes: Codes<'a>,
+    /// Checks each code before it is first scored.
+    sums: CodeSums<'a>,
+    /// Bytes per code.
+    code_bytes: usize,
+    /// A code failed its check: the distances returned are meaningless.
+    damaged: Cell<bool>,
     /// Floats (or words) per code.
     stride: usize,
     /// The query: normalised, or scaled by each dimension's step for int8.
@@ -180,10 +200,19 @@ pub(crate) struct Prepared<'a> {
 }
 
 impl<'a> Prepared<'a> {
-    pub fn new(codes: Codes<'a>, parameters: &[f32], query: &[f32]) -> Self {
+    pub fn new(
+        codes: Codes<'a>,
+        sums: CodeSums<'a>,
+        kind: Quantization,
+        parameters: &[f32],
+        query: &[f32],
+    ) -> Self {
         let dimensions = query.len();
         let mut prepared = Self {
             codes,
+            sums,
+            code_bytes: kind.code_bytes(dimensions),
+            damaged: Cell::new(false),
             stride: dimensions,
             weights: query.to_vec(),
             bias: 0.0,
@@ -210,9 +239,20 @@ impl<'a> Prepared<'a> {
         prepared
     }
 
-    /// The estimated distance from the query to `node`.
+    /// Whether a code failed its check (then the search must not be believed).
+    pub fn damaged(&self) -> bool {
+        self.damaged.get()
+    }
+
+    /// The estimated distance from the query to `node` (infinite if its code is damaged).
     #[inline]
     pub fn distance(&self, node: u32) -> f32 {
+        let (node_index, first) = (node as usize, node as usize * self.code_bytes);
+        let CodeSums { bytes, sums, verified } = self.sums;
+        if !verified.check(node_index, &bytes[first..first + self.code_bytes], sums[node_index]) {
+            self.damaged.set(true);
+            return f32::INFINITY;
+        }
         let start = node as usize * self.stride;
         let end = start + self.stride;
         match self.codes {

@@ -79,25 +79,67 @@ impl Database {
         Ok(projection)
     }
 
-    /// Keeps `projection` beside the database for [`Database::stored_projection`].
+    /// Keeps `projection` beside the database for [`Database::stored_projection`]: a first
+    /// line `EMBMAP2 CRC LENGTH` (the CRC-32 in hex and the length of the JSON), then the
+    /// projection as JSON.
     pub(crate) fn keep_projection(&self, collection: &str, projection: &Projection) -> Result<()> {
         let path = self.cache_path("map", collection);
         let text = serde_json::to_vec(projection).map_err(std::io::Error::other);
-        text.and_then(|text| write_atomically(&path, &text))
-            .map_err(|source| Error::File { path, source })
+        text.and_then(|text| {
+            let mut file =
+                format!("{MAP_MAGIC} {:08x} {}\n", crc32fast::hash(&text), text.len()).into_bytes();
+            file.extend_from_slice(&text);
+            write_atomically(&path, &file)
+        })
+        .map_err(|source| Error::File { path, source })
     }
 
-    /// The projection last made of `collection`, if the collection has not changed since.
+    /// The projection last made of `collection`, if the collection has not changed since (and
+    /// its file is whole).
     pub fn stored_projection(&self, collection: &str) -> Result<Option<Projection>> {
         let path = self.cache_path("map", collection);
         let Ok(bytes) = std::fs::read(&path) else { return Ok(None) };
-        let Ok(projection) = serde_json::from_slice::<Projection>(&bytes) else {
-            tracing::warn!(path = %path.display(), "ignoring an unreadable stored projection");
-            return Ok(None);
+        let projection = match read_projection(&bytes) {
+            Ok(projection) => projection,
+            Err(reason) => {
+                tracing::warn!(path = %path.display(), "ignoring a stored projection: {reason}");
+                return Ok(None);
+            }
         };
         let current = self.store().generation(collection)?.map(|generation| generation.to_string());
         Ok((current.as_deref() == Some(projection.generation.as_str())).then_some(projection))
     }
+}
+
+/// The first word of a stored projection's file.
+const MAP_MAGIC: &str = "EMBMAP2";
+
+/// The projection in a file [`Database::keep_projection`] wrote, or what is wrong with it.
+fn read_projection(bytes: &[u8]) -> std::result::Result<Projection, String> {
+    let (first, text) = bytes
+        .iter()
+        .position(|&byte| byte == b'\n')
+        .map(|end| (&bytes[..end], &bytes[end + 1..]))
+        .ok_or("no first line")?;
+    let first = std::str::from_utf8(first).map_err(|_| "a first line that is not text")?;
+    let mut words = first.split(' ');
+    if words.next() != Some(MAP_MAGIC) {
+        return Err("of another format (or damaged)".into());
+    }
+    let sum = words.next().and_then(|word| u32::from_str_radix(word, 16).ok());
+    let length = words.next().and_then(|word| word.parse::<usize>().ok());
+    if sum != Some(crc32fast::hash(text)) || length != Some(text.len()) {
+        return Err("damaged: it does not match its checksum".into());
+    }
+    let projection: Projection =
+        serde_json::from_slice(text).map_err(|error| format!("unreadable: {error}"))?;
+    let whole = projection.ids.len().checked_mul(projection.dimensions)
+        == Some(projection.coordinates.len())
+        && (2..=3).contains(&projection.dimensions);
+    if !whole {
+        return Err("its coordinates do not fit its ids".into());
+    }
+    Ok(projection)
 }
 
 /// Writes `bytes` to `path` through a temporary file and a rename: a reader sees the old file or
@@ -156,4 +198,41 @@ pub fn project_snapshot(snapshot: &Snapshot, settings: &ProjectionSettings) -> R
         explained_variance_ratio: explained,
         generation: snapshot.generation().to_string(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stored_projection_is_read_only_whole() {
+        let folder = tempfile::tempdir().unwrap();
+        let database = Database::open(&folder.path().join("e.db")).unwrap();
+        let projection = Projection {
+            method: ProjectionMethod::Pca,
+            dimensions: 2,
+            ids: vec!["a".into(), "b".into()],
+            coordinates: vec![0.5, 1.0, -1.0, 2.0],
+            explained_variance_ratio: Some(vec![0.7, 0.2]),
+            generation: "x:1".into(),
+        };
+        database.keep_projection("c", &projection).unwrap();
+        let path = database.cache_path("map", "c");
+        let bytes = std::fs::read(&path).unwrap();
+        let read = read_projection(&bytes).unwrap();
+        assert_eq!(read.coordinates, projection.coordinates);
+        // A digit changed (still JSON, still the right shape), a cut, an old file of bare JSON,
+        // and coordinates that do not fit the ids.
+        let digit = bytes.iter().rposition(|&byte| byte == b'5').unwrap();
+        let mut changed = bytes.clone();
+        changed[digit] = b'6';
+        assert!(read_projection(&changed).unwrap_err().contains("checksum"));
+        assert!(read_projection(&bytes[..bytes.len() - 1]).is_err());
+        let json = serde_json::to_vec(&projection).unwrap();
+        assert!(read_projection(&json).is_err());
+        let short = Projection { coordinates: vec![0.5], ..projection };
+        database.keep_projection("c", &short).unwrap();
+        let error = read_projection(&std::fs::read(&path).unwrap()).unwrap_err();
+        assert!(error.contains("do not fit"), "{error}");
+    }
 }
