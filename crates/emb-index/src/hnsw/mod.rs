@@ -17,7 +17,7 @@
 //! a CRC-32 per code, and a CRC-32 per full vector.
 //!
 //! Checks: opening verifies the header and every section but the codes and the full vectors
-//! whole (ids, links, levels and the sums of the rest: 166 MB at 1,000,000 x 384 with m 16, of
+//! whole (ids, links, levels and the sums of the rest: 169 MB at 1,000,000 x 384 with m 16, of
 //! 2.1 GB), and that every link and id offset points inside the index. A code is checked the
 //! first time a search scores it (a bit per node remembers it), and a full vector each time a
 //! search reads it to rescore, so that opening a large index does not read its vectors. A code or
