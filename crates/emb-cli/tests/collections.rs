@@ -401,6 +401,61 @@ fn a_vector_of_the_wrong_size_or_another_model_is_refused() {
     assert!(stderr.contains("cannot be compared"), "{stderr}");
 }
 
+/// Filters nested too deep or too long (which once overflowed the stack and aborted with exit
+/// code 134) are refused with a message that names the limit, and exit code 1.
+#[test]
+fn filters_past_the_limits_fail_clearly() {
+    let sandbox = Sandbox::new();
+    let input = sandbox.file("years.jsonl", "{\"id\": \"a\", \"text\": \"old\", \"year\": 1999}\n");
+    success(
+        sandbox
+            .emb()
+            .args(["embed-multi", "years"])
+            .arg(&input)
+            .args(["--metadata-columns", "year", "-m"])
+            .arg(tiny_model_folder()),
+    );
+    let similar = |filter: &str| {
+        let output = sandbox
+            .emb()
+            .args(["similar", "years", "-c", "old", "--where", filter])
+            .output()
+            .expect("emb runs");
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        (output.status.code(), stderr)
+    };
+    let chain = |count: usize| vec!["year > 1"; count].join(" and ");
+    // (Each stays under Linux's 128 KiB limit on one argument.)
+    for (filter, limit) in [
+        (
+            format!("{}year > 1{}", "(".repeat(12_000), ")".repeat(12_000)),
+            "nests deeper than 64 levels",
+        ),
+        (
+            format!("{}year > 1", "not ".repeat(30_000)),
+            "nests deeper than 64 levels (of parentheses and `not`) at character 256",
+        ),
+        (format!("{}year > 1", "not ".repeat(3_000)), "nests deeper than 64 levels"),
+        (chain(8_000), "more than 256 conditions"),
+    ] {
+        let (code, stderr) = similar(&filter);
+        assert_eq!(code, Some(1), "{stderr}");
+        assert!(stderr.starts_with("error: ") && stderr.contains(limit), "{stderr}");
+        assert!(stderr.len() < 400, "the message repeats the filter: {stderr}");
+    }
+    let (code, stdout) = {
+        let output = sandbox
+            .emb()
+            .args(["similar", "years", "-c", "old", "--where"])
+            .arg(format!("{}{}", "not ".repeat(64), chain(256)))
+            .output()
+            .expect("emb runs");
+        (output.status.code(), String::from_utf8_lossy(&output.stdout).into_owned())
+    };
+    assert_eq!(code, Some(0));
+    assert_eq!(json_lines(&stdout).len(), 1, "a filter at the limits runs: {stdout}");
+}
+
 #[test]
 fn embed_stores_one_item_with_metadata() {
     let sandbox = Sandbox::with_model();

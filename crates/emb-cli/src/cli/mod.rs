@@ -438,7 +438,9 @@ pub struct SimilarArgs {
     pub threshold: Option<f32>,
     /// Only items whose metadata passes this filter, e.g. 'lang = "en" and year >= 2020'
     /// (= != < <= > >=, in (...), is [not] null, and, or, not, parentheses; a.b for nested
-    /// keys). The filter is applied before ranking, so -n results still come back.
+    /// keys). The filter is applied before ranking, so -n results still come back. It may nest
+    /// 64 levels deep (parentheses and not) and hold 256 conditions (each value of an in list
+    /// counts).
     #[arg(long = "where", value_name = "FILTER")]
     pub filter: Option<String>,
     /// Print "id (score)" and the content as plain text instead of JSON lines.
