@@ -689,11 +689,14 @@ short
         let mut input = String::new();
         for index in 0..20 {
             let label = ["networking", "storage", "text"][index % 3];
-            input.push_str(&format!(
-                "{{\"id\": {index}, \"text\": \"paragraph number {index} about things\", \
-                 \"label\": \"{label}\", \"year\": {}}}\n",
-                2000 + index
-            ));
+            let line = serde_json::json!({
+                "id": index,
+                "text": format!("paragraph number {index} about things"),
+                "label": label,
+                "year": 2000 + index,
+            });
+            input.push_str(&line.to_string());
+            input.push('\n');
         }
         let columns = Columns { survey: Some(survey.clone()), ..Columns::default() };
         let items = table(&input, None, columns);
