@@ -134,28 +134,19 @@ fn clusters_follow_the_topics_carry_names_and_can_be_saved() {
             .and_then(|rest| rest.split('%').next())
             .map_or(0.0, |share| share.parse().unwrap())
     };
-    let (_, strict) = success(sandbox.emb().args([
-        "cluster",
-        "notes",
-        "--method",
-        "hdbscan",
-        "--min-cluster-size",
-        "8",
-        "--min-samples",
-        "12",
-    ]));
+    let hdbscan = |min_samples: &str| {
+        success(sandbox.emb().args(["cluster", "notes", "--method", "hdbscan"]).args([
+            "--min-cluster-size",
+            "8",
+            "--min-samples",
+            min_samples,
+        ]))
+        .1
+    };
+    let strict = hdbscan("12");
     assert!(noise(&strict) > 30.0, "{strict}");
     assert!(strict.contains("lower --min-samples (now 12, try 6)"), "{strict}");
-    let (_, loose) = success(sandbox.emb().args([
-        "cluster",
-        "notes",
-        "--method",
-        "hdbscan",
-        "--min-cluster-size",
-        "8",
-        "--min-samples",
-        "2",
-    ]));
+    let loose = hdbscan("2");
     assert!(noise(&loose) < noise(&strict), "{loose}\n{strict}");
 
     // Without -k the number of clusters is chosen, and the table form prints.

@@ -11,6 +11,19 @@ use common::{json_lines, success, Sandbox};
 use rusqlite::Connection;
 
 /// 1,500 items of 24 dimensions around 30 centres, as `emb collections import` reads them.
+/// Imports [`clustered_items`] of `seed` as collection "points"; returns the file imported.
+fn import_points(sandbox: &Sandbox, seed: u64) -> std::path::PathBuf {
+    let items = sandbox.file("items.jsonl", clustered_items(seed));
+    success(
+        sandbox
+            .emb()
+            .args(["collections", "import", "points"])
+            .arg(&items)
+            .args(["-m", "test-vectors"]),
+    );
+    items
+}
+
 fn clustered_items(seed: u64) -> String {
     let mut state = seed;
     let mut next = move || {
@@ -41,14 +54,7 @@ fn similar(sandbox: &Sandbox, arguments: &[&str]) -> (Vec<String>, String) {
 #[test]
 fn an_index_agrees_with_exact_search_and_stays_current() {
     let sandbox = Sandbox::new();
-    let items = sandbox.file("items.jsonl", clustered_items(3));
-    success(
-        sandbox
-            .emb()
-            .args(["collections", "import", "points"])
-            .arg(&items)
-            .args(["-m", "test-vectors"]),
-    );
+    let items = import_points(&sandbox, 3);
     let (_, stderr) =
         success(sandbox.emb().args(["index", "build", "points", "--quantize", "int8"]));
     assert!(stderr.contains("points: index of 1500 items built"), "{stderr}");
@@ -302,14 +308,7 @@ fn damaged_index_and_vector_files_are_never_used() {
 #[test]
 fn info_reports_the_settings_of_the_file_a_killed_build_left() {
     let sandbox = Sandbox::new();
-    let items = sandbox.file("items.jsonl", clustered_items(7));
-    success(
-        sandbox
-            .emb()
-            .args(["collections", "import", "points"])
-            .arg(&items)
-            .args(["-m", "test-vectors"]),
-    );
+    import_points(&sandbox, 7);
     success(sandbox.emb().args(["index", "build", "points"]));
     let index = cache_file(&sandbox, "hnsw");
     let full = std::fs::read(&index).unwrap();
